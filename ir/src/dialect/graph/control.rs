@@ -1,0 +1,303 @@
+//! Control flow: `tg.return`, `tg.yield`, `tg.call`, and the region ops
+//! `tg.if` and `tg.loop`.
+
+use crate::dim::{Dim, Symbol};
+use crate::dtype::DType;
+use crate::infer::InferCx;
+use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, Traits};
+use crate::types::{TensorType, Type};
+use std::collections::HashMap;
+
+/// `tg.return %a, %b`: ends a function body, returning its results.
+pub struct Return;
+
+impl OpDef for Return {
+    fn name(&self) -> &'static str {
+        "tg.return"
+    }
+    fn summary(&self) -> &'static str {
+        "returns the operands from the enclosing function"
+    }
+    fn traits(&self) -> Traits {
+        Traits::TERMINATOR
+    }
+    fn operands(&self) -> Arity {
+        Arity::AtLeast(0)
+    }
+    fn results(&self) -> Arity {
+        Arity::Exactly(0)
+    }
+    fn infer(&self, _: &InferCx) -> Result<Vec<Type>, String> {
+        Ok(Vec::new())
+    }
+}
+
+/// The `tg.return` op.
+pub static RETURN: Return = Return;
+
+/// `tg.yield %a`: ends a region of `tg.if` or `tg.loop`, handing values to the op.
+pub struct Yield;
+
+impl OpDef for Yield {
+    fn name(&self) -> &'static str {
+        "tg.yield"
+    }
+    fn summary(&self) -> &'static str {
+        "hands the operands to the op owning the region"
+    }
+    fn traits(&self) -> Traits {
+        Traits::TERMINATOR
+    }
+    fn operands(&self) -> Arity {
+        Arity::AtLeast(0)
+    }
+    fn results(&self) -> Arity {
+        Arity::Exactly(0)
+    }
+    fn infer(&self, _: &InferCx) -> Result<Vec<Type>, String> {
+        Ok(Vec::new())
+    }
+}
+
+/// The `tg.yield` op.
+pub static YIELD: Yield = Yield;
+
+/// `%r = tg.call @f %a, %b`: calls function `sym`. Symbolic dims of the
+/// callee's signature bind to the caller's dims, so a callee taking
+/// `tensor<N x 4 x f32>` called with `tensor<8x4xf32>` returns `N = 8` shapes.
+pub struct Call;
+
+impl OpDef for Call {
+    fn name(&self) -> &'static str {
+        "tg.call"
+    }
+    fn summary(&self) -> &'static str {
+        "calls the function `sym` with the operands"
+    }
+    fn traits(&self) -> Traits {
+        Traits::NONE
+    }
+    fn operands(&self) -> Arity {
+        Arity::AtLeast(0)
+    }
+    fn results(&self) -> Arity {
+        Arity::AtLeast(0)
+    }
+    fn attrs(&self) -> &'static [AttrSpec] {
+        const { &[AttrSpec::req("sym", AttrKind::Symbol)] }
+    }
+    fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
+        let name = cx.symbol("sym")?;
+        let (params, results) =
+            cx.symbols.func_signature(name).ok_or_else(|| format!("no function named @{name} in the module"))?;
+        if params.len() != cx.operands.len() {
+            return Err(format!("@{name} takes {} argument(s), got {}", params.len(), cx.operands.len()));
+        }
+        let mut bound: HashMap<Symbol, Dim> = HashMap::new();
+        for (i, (param, actual)) in params.iter().zip(cx.operands).enumerate() {
+            bind_symbols(param, actual, &mut bound)
+                .map_err(|e| format!("argument #{i} of @{name}: expected {param}, got {actual}{e}"))?;
+        }
+        Ok(results.iter().map(|t| substitute(t, &bound)).collect())
+    }
+}
+
+/// The `tg.call` op.
+pub static CALL: Call = Call;
+
+fn plain_symbol(d: &Dim) -> Option<Symbol> {
+    match d {
+        Dim::Sym(e) => {
+            let syms: Vec<&Symbol> = e.symbols().collect();
+            (syms.len() == 1 && *d == Dim::sym(syms[0].as_str())).then(|| syms[0].clone())
+        }
+        _ => None,
+    }
+}
+
+fn bind_symbols(param: &Type, actual: &Type, bound: &mut HashMap<Symbol, Dim>) -> Result<(), String> {
+    let (Type::Tensor(p), Type::Tensor(a)) = (param, actual) else {
+        return if param == actual { Ok(()) } else { Err(String::new()) };
+    };
+    if p.dtype != a.dtype || p.rank() != a.rank() {
+        return Err(String::new());
+    }
+    for (pd, ad) in p.dims.iter().zip(&a.dims) {
+        let expected = match plain_symbol(pd) {
+            Some(s) => bound.entry(s).or_insert_with(|| ad.clone()).clone(),
+            None => substitute_dim(pd, bound),
+        };
+        if !(matches!(expected, Dim::Unknown) || expected == *ad) {
+            return Err(format!(" ({pd} is {expected} here, but the argument has {ad})"));
+        }
+    }
+    Ok(())
+}
+
+fn substitute_dim(d: &Dim, bound: &HashMap<Symbol, Dim>) -> Dim {
+    if let Some(s) = plain_symbol(d) {
+        return bound.get(&s).cloned().unwrap_or_else(|| d.clone());
+    }
+    match d {
+        Dim::Sym(e) => Dim::from_expr(e.substitute(&|s| bound.get(s).and_then(Dim::known).map(|n| n as i64))),
+        _ => d.clone(),
+    }
+}
+
+fn substitute(t: &Type, bound: &HashMap<Symbol, Dim>) -> Type {
+    match t {
+        Type::Tensor(tt) => Type::Tensor(TensorType::new(tt.dims.iter().map(|d| substitute_dim(d, bound)).collect(), tt.dtype)),
+        other => other.clone(),
+    }
+}
+
+/// The common type of two branches: equal dims stay, differing ones become `?`.
+fn join(a: &Type, b: &Type) -> Option<Type> {
+    match (a, b) {
+        (Type::Tensor(x), Type::Tensor(y)) if x.dtype == y.dtype && x.rank() == y.rank() => {
+            let dims = x.dims.iter().zip(&y.dims).map(|(p, q)| if p == q { p.clone() } else { Dim::Unknown }).collect();
+            Some(Type::Tensor(TensorType::new(dims, x.dtype)))
+        }
+        _ => (a == b).then(|| a.clone()),
+    }
+}
+
+/// `%r = tg.if %cond : T { ...then... tg.yield %a } { ...else... tg.yield %b }`:
+/// runs one of two regions on a `tensor<i1>` condition. Results take the
+/// yields' types; where the branches disagree on a dim it becomes `?`.
+pub struct If;
+
+impl OpDef for If {
+    fn name(&self) -> &'static str {
+        "tg.if"
+    }
+    fn summary(&self) -> &'static str {
+        "runs the first region when cond is true, else the second"
+    }
+    fn traits(&self) -> Traits {
+        Traits::NONE
+    }
+    fn operands(&self) -> Arity {
+        Arity::Exactly(1)
+    }
+    fn results(&self) -> Arity {
+        Arity::AtLeast(0)
+    }
+    fn num_regions(&self) -> usize {
+        2
+    }
+    fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
+        let cond = cx.tensor(0)?;
+        if cond.dtype != DType::I1 || cond.rank() != 0 {
+            return Err(format!("the condition must be tensor<i1>, got {cond}"));
+        }
+        let (then, els) = (&cx.regions[0], &cx.regions[1]);
+        if !then.args.is_empty() || !els.args.is_empty() {
+            return Err("the branches take no block arguments".into());
+        }
+        if then.yields.len() != els.yields.len() {
+            return Err(format!(
+                "the then branch yields {} value(s) but the else branch yields {}",
+                then.yields.len(),
+                els.yields.len()
+            ));
+        }
+        then.yields
+            .iter()
+            .zip(&els.yields)
+            .enumerate()
+            .map(|(i, (a, b))| join(a, b).ok_or_else(|| format!("result #{i}: the branches yield {a} and {b}")))
+            .collect()
+    }
+}
+
+/// The `tg.if` op.
+pub static IF: If = If;
+
+/// `%v, %s = tg.loop %max_trips, %cond, %init... { ^bb0(%i: tensor<i64>,
+/// %c: tensor<i1>, %v...): ... tg.yield %c_next, %v_next..., %scan... }`
+/// with ONNX `Loop` semantics: runs while `i < max_trips` and the condition
+/// holds; results are the final carried values, then each scan output
+/// stacked along a new leading axis of unknown length.
+pub struct Loop;
+
+impl OpDef for Loop {
+    fn name(&self) -> &'static str {
+        "tg.loop"
+    }
+    fn summary(&self) -> &'static str {
+        "ONNX Loop: iterates the body, carrying values and stacking scan outputs"
+    }
+    fn traits(&self) -> Traits {
+        Traits::NONE
+    }
+    fn operands(&self) -> Arity {
+        Arity::AtLeast(2)
+    }
+    fn results(&self) -> Arity {
+        Arity::AtLeast(0)
+    }
+    fn num_regions(&self) -> usize {
+        1
+    }
+    fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
+        let scalar = |dtype| Type::Tensor(TensorType::scalar(dtype));
+        if cx.operands[0] != scalar(DType::I64) {
+            return Err(format!("the trip count must be tensor<i64>, got {}", cx.operands[0]));
+        }
+        if cx.operands[1] != scalar(DType::I1) {
+            return Err(format!("the condition must be tensor<i1>, got {}", cx.operands[1]));
+        }
+        let body = &cx.regions[0];
+        let carried = &cx.operands[2..];
+        if body.args.len() != carried.len() + 2 {
+            return Err(format!(
+                "the body takes (iteration, condition, {} carried value(s)) = {} argument(s), got {}",
+                carried.len(),
+                carried.len() + 2,
+                body.args.len()
+            ));
+        }
+        if body.args[0] != scalar(DType::I64) || body.args[1] != scalar(DType::I1) {
+            return Err(format!(
+                "the body's first arguments must be tensor<i64> and tensor<i1>, got {} and {}",
+                body.args[0], body.args[1]
+            ));
+        }
+        for (i, (init, arg)) in carried.iter().zip(&body.args[2..]).enumerate() {
+            if !init.refines(arg) {
+                return Err(format!("carried value #{i}: initial value {init} does not fit the body argument {arg}"));
+            }
+        }
+        if body.yields.len() < carried.len() + 1 {
+            return Err(format!(
+                "the body must yield the condition and {} carried value(s), got {} value(s)",
+                carried.len(),
+                body.yields.len()
+            ));
+        }
+        if body.yields[0] != scalar(DType::I1) {
+            return Err(format!("the body must yield the condition (tensor<i1>) first, got {}", body.yields[0]));
+        }
+        let mut results = Vec::new();
+        for (i, (next, arg)) in body.yields[1..=carried.len()].iter().zip(&body.args[2..]).enumerate() {
+            if !next.refines(arg) {
+                return Err(format!("carried value #{i}: the body yields {next} for argument {arg}"));
+            }
+            results.push(arg.clone());
+        }
+        for (i, scan) in body.yields[carried.len() + 1..].iter().enumerate() {
+            let t = scan.as_tensor().ok_or_else(|| format!("scan output #{i} must be a tensor, got {scan}"))?;
+            let mut dims = vec![Dim::Unknown];
+            dims.extend(t.dims.iter().cloned());
+            results.push(Type::Tensor(TensorType::new(dims, t.dtype)));
+        }
+        Ok(results)
+    }
+}
+
+/// The `tg.loop` op.
+pub static LOOP: Loop = Loop;
+
+/// Every op declared in this file.
+pub static OPS: &[OpRef] = &[&RETURN, &YIELD, &CALL, &IF, &LOOP];

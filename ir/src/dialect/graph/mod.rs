@@ -1,0 +1,38 @@
+//! The graph dialect (`tg.`): value-semantics tensor primitives shared by
+//! the ONNX importer, the `.tsr` language, autodiff and lowering.
+//!
+//! Ops are grouped by family, one file each; every op is a `static` that
+//! implements [`crate::op::OpDef`]. ONNX operators that are compositions
+//! (Gemm, Softmax, LayerNormalization, ...) are not here: they decompose
+//! into these primitives on import.
+
+mod build;
+pub mod control;
+pub mod elementwise;
+pub mod index;
+pub mod linalg;
+pub mod reduce;
+pub mod shape;
+pub mod sort;
+pub mod value;
+pub mod window;
+
+use crate::op::OpRef;
+
+/// Every graph-dialect op.
+pub fn ops() -> impl Iterator<Item = OpRef> {
+    [
+        elementwise::OPS,
+        reduce::OPS,
+        shape::OPS,
+        index::OPS,
+        linalg::OPS,
+        window::OPS,
+        sort::OPS,
+        value::OPS,
+        control::OPS,
+    ]
+    .into_iter()
+    .flatten()
+    .copied()
+}

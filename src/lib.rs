@@ -1,0 +1,1 @@
+//! tessera: the library facade the CLI is built on.
