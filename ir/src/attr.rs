@@ -3,7 +3,7 @@
 
 use crate::dim::Dim;
 use crate::dtype::DType;
-use crate::types::{TensorType, Type};
+use crate::types::TensorType;
 use std::fmt;
 use std::sync::Arc;
 
@@ -22,8 +22,6 @@ pub enum Attr {
     SymbolRef(String),
     /// A dtype, printed bare: `f32`.
     DType(DType),
-    /// A type: `tensor<2xf32>`.
-    Type(Type),
     /// `[1, 2, 3]`, `["a", "b"]`.
     Array(Vec<Attr>),
     /// `[N, 4*N, 1]`: a shape with at least one symbolic or unknown dim
@@ -93,7 +91,6 @@ impl Attr {
             Attr::Str(_) => "string",
             Attr::SymbolRef(_) => "symbol",
             Attr::DType(_) => "dtype",
-            Attr::Type(_) => "type",
             Attr::Array(_) => "array",
             Attr::Shape(_) => "shape",
             Attr::Dense(_) => "dense",
@@ -110,7 +107,6 @@ impl PartialEq for Attr {
             (Attr::Int(a), Attr::Int(b)) => a == b,
             (Attr::Str(a), Attr::Str(b)) | (Attr::SymbolRef(a), Attr::SymbolRef(b)) => a == b,
             (Attr::DType(a), Attr::DType(b)) => a == b,
-            (Attr::Type(a), Attr::Type(b)) => a == b,
             (Attr::Array(a), Attr::Array(b)) => a == b,
             (Attr::Shape(a), Attr::Shape(b)) => a == b,
             (Attr::Dense(a), Attr::Dense(b)) => a == b,
@@ -130,7 +126,6 @@ impl std::hash::Hash for Attr {
             Attr::Float(v) => (if v.is_nan() { f64::NAN } else { *v }).to_bits().hash(state),
             Attr::Str(s) | Attr::SymbolRef(s) => s.hash(state),
             Attr::DType(d) => d.hash(state),
-            Attr::Type(t) => t.hash(state),
             Attr::Array(a) => a.hash(state),
             Attr::Shape(s) => s.hash(state),
             Attr::Dense(d) => d.hash(state),
@@ -293,19 +288,6 @@ fn round_to(dtype: DType, v: f64) -> f64 {
         DType::BF16 => half::bf16::from_f64(v).to_f64(),
         DType::F32 => v as f32 as f64,
         _ => v,
-    }
-}
-
-impl fmt::Display for Scalar {
-    /// Floats print in the shortest form that reads back to the same value
-    /// of their dtype, always with a `.` or exponent; `inf`, `-inf`, `nan`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Scalar::Bool(b) => write!(f, "{b}"),
-            Scalar::Int(_, v) => write!(f, "{v}"),
-            Scalar::UInt(_, v) => write!(f, "{v}"),
-            Scalar::Float(d, v) => write_float(f, d, v),
-        }
     }
 }
 

@@ -28,13 +28,17 @@ pub mod diag;
 pub mod dialect;
 pub mod dim;
 pub mod dtype;
+pub mod equiv;
 pub mod func;
 pub mod id;
 pub mod infer;
 pub mod loc;
 pub mod module;
 pub mod op;
+pub mod parse;
+pub mod print;
 pub mod types;
+pub mod verify;
 
 pub use attr::{Attr, Attrs, DenseAttr, Scalar};
 pub use builder::{Builder, InsertPoint};
