@@ -1,1 +1,1 @@
-//! placeholder
+//! tessera-frontend: ONNX import/export and the `.tsr` language (not yet written; see README.md).

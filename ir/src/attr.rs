@@ -300,10 +300,19 @@ pub fn write_float(f: &mut impl fmt::Write, dtype: DType, v: f64) -> fmt::Result
         return f.write_str(if v > 0.0 { "inf" } else { "-inf" });
     }
     let text = match dtype {
-        DType::F32 | DType::F16 | DType::BF16 => format!("{:?}", v as f32),
+        DType::F16 | DType::BF16 => shortest_round_trip(dtype, v),
+        DType::F32 => format!("{:?}", v as f32),
         _ => format!("{v:?}"),
     };
     f.write_str(&text)
+}
+
+/// The shortest decimal that rounds back to `v` in a 16-bit float dtype.
+fn shortest_round_trip(dtype: DType, v: f64) -> String {
+    (0..17)
+        .map(|digits| format!("{v:.digits$e}").parse::<f64>().unwrap_or(v))
+        .find(|&candidate| round_to(dtype, candidate).to_bits() == v.to_bits())
+        .map_or_else(|| format!("{v:?}"), |shortest| format!("{shortest:?}"))
 }
 
 /// An op's attributes: unique names, kept sorted so printing is canonical.

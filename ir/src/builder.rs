@@ -1,13 +1,13 @@
 //! The builder: creates ops at an insertion point, inferring result types
 //! through each op's hook, so importers and passes never spell out types.
 
-use crate::attr::Attrs;
+use crate::attr::{Attr, Attrs};
 use crate::diag::Diag;
 use crate::func::Func;
 use crate::id::{BlockId, OpId, RegionId, ValueId};
 use crate::infer::{InferCx, RegionSig, SymbolTable};
 use crate::loc::Loc;
-use crate::op::OpRef;
+use crate::op::{AttrKind, OpRef};
 use crate::types::Type;
 
 /// Where the builder puts the next op.
@@ -121,6 +121,7 @@ pub fn infer_types(
     if regions.len() != def.num_regions() {
         return Err(format!("expects {} region(s), got {}", def.num_regions(), regions.len()));
     }
+    check_attrs(def, attrs)?;
     let types: Vec<Type> = operands.iter().map(|&v| func.ty(v).clone()).collect();
     let sigs: Vec<RegionSig> = regions.iter().map(|&r| region_sig(func, r)).collect();
     let cx = InferCx { operands: &types, attrs, regions: &sigs, symbols };
@@ -144,4 +145,41 @@ pub fn region_sig(func: &Func, region: RegionId) -> RegionSig {
         .map(|&op| func.op(op).operands.iter().map(|&v| func.ty(v).clone()).collect())
         .unwrap_or_default();
     RegionSig { args, yields }
+}
+
+/// Checks attributes against the op's specs: required ones present, each of
+/// the right kind, and none the op does not know.
+pub fn check_attrs(def: OpRef, attrs: &Attrs) -> Result<(), String> {
+    let specs = def.attrs();
+    for spec in specs {
+        match attrs.get(spec.name) {
+            None if spec.required => return Err(format!("missing required attribute '{}'", spec.name)),
+            Some(a) if !kind_matches(spec.kind, a) => {
+                return Err(format!("attribute '{}' must be {}, got {}", spec.name, spec.kind.describe(), a.kind_name()))
+            }
+            _ => {}
+        }
+    }
+    for (name, _) in attrs.iter() {
+        if !specs.iter().any(|s| s.name == name) {
+            let known: Vec<&str> = specs.iter().map(|s| s.name).collect();
+            let hint = if known.is_empty() { "it takes none".to_string() } else { format!("it takes {}", known.join(", ")) };
+            return Err(format!("unknown attribute '{name}' ({hint})"));
+        }
+    }
+    Ok(())
+}
+
+fn kind_matches(kind: AttrKind, a: &Attr) -> bool {
+    match kind {
+        AttrKind::Bool => matches!(a, Attr::Bool(_)),
+        AttrKind::Int => matches!(a, Attr::Int(_)),
+        AttrKind::Float => matches!(a, Attr::Float(_) | Attr::Int(_)),
+        AttrKind::Str => matches!(a, Attr::Str(_)),
+        AttrKind::Symbol => matches!(a, Attr::SymbolRef(_)),
+        AttrKind::DType => matches!(a, Attr::DType(_)),
+        AttrKind::Ints => a.as_ints().is_some(),
+        AttrKind::Shape => a.as_shape().is_some(),
+        AttrKind::Dense => matches!(a, Attr::Dense(_)),
+    }
 }

@@ -117,7 +117,7 @@ impl Printer<'_> {
     }
 
     fn dense(&mut self, d: &DenseAttr) {
-        if let (Some(v), true) = (d.splat_value(), d.len() > 0) {
+        if let Some(v) = d.splat_value() {
             write!(self.out, "dense<{v}> : {}", d.ty()).unwrap();
         } else if d.len() <= INLINE_ELEMENTS {
             let dims = d.ty().static_dims().unwrap_or_default();

@@ -2,14 +2,13 @@
 //! types against each op's inference. It reports every problem it finds,
 //! and [`VerifiedModule`] is the proof later stages require.
 
-use crate::attr::Attr;
 use crate::builder::infer_types;
 use crate::diag::{Diag, Diags};
 use crate::dialect::graph::control;
 use crate::func::Func;
 use crate::id::{BlockId, OpId, RegionId, ValueId};
 use crate::module::Module;
-use crate::op::{same_op, AttrKind, OpDef, Traits};
+use crate::op::{same_op, OpDef, Traits};
 use std::collections::HashSet;
 
 /// A module that passed [`verify`]. Code generation accepts only this.
@@ -159,7 +158,6 @@ impl FuncVerifier<'_> {
                 self.op_error(op, format!("operand #{i} is used before it is defined (or outside its region)"));
             }
         }
-        self.attrs(op);
         for &r in &data.regions {
             self.region(r, Some(op));
         }
@@ -180,41 +178,5 @@ impl FuncVerifier<'_> {
         }
         self.visible.extend(data.results.iter().copied());
     }
-
-    fn attrs(&mut self, op: OpId) {
-        let data = self.func.op(op);
-        let specs = data.def.attrs();
-        for spec in specs {
-            match data.attrs.get(spec.name) {
-                None if spec.required => self.op_error(op, format!("missing required attribute '{}'", spec.name)),
-                None => {}
-                Some(a) if !kind_matches(spec.kind, a) => self.op_error(
-                    op,
-                    format!("attribute '{}' must be {}, got {}", spec.name, spec.kind.describe(), a.kind_name()),
-                ),
-                Some(_) => {}
-            }
-        }
-        for (name, _) in data.attrs.iter() {
-            if !specs.iter().any(|s| s.name == name) {
-                let known: Vec<&str> = specs.iter().map(|s| s.name).collect();
-                let hint = if known.is_empty() { "it takes none".to_string() } else { format!("it takes {}", known.join(", ")) };
-                self.op_error(op, format!("unknown attribute '{name}' ({hint})"));
-            }
-        }
-    }
 }
 
-fn kind_matches(kind: AttrKind, a: &Attr) -> bool {
-    match kind {
-        AttrKind::Bool => matches!(a, Attr::Bool(_)),
-        AttrKind::Int => matches!(a, Attr::Int(_)),
-        AttrKind::Float => matches!(a, Attr::Float(_) | Attr::Int(_)),
-        AttrKind::Str => matches!(a, Attr::Str(_)),
-        AttrKind::Symbol => matches!(a, Attr::SymbolRef(_)),
-        AttrKind::DType => matches!(a, Attr::DType(_)),
-        AttrKind::Ints => a.as_ints().is_some(),
-        AttrKind::Shape => a.as_shape().is_some(),
-        AttrKind::Dense => matches!(a, Attr::Dense(_)),
-    }
-}

@@ -1,1 +1,1 @@
-//! placeholder
+//! tessera-runtime: what generated code links against (not yet written; see README.md).

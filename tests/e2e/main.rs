@@ -1,1 +1,16 @@
+//! End-to-end tests of tessera, in one binary (every test binary links the
+//! whole compiler, so there is only one).
+//!
+//! Fixtures live in `tests/fixtures/`: `ops/` and `syntax/` (parse, verify,
+//! print; the snapshot shows inferred types), `passes/` (a `// RUN:
+//! --pipeline=...` first line; the snapshot is the output), `invalid/` (each
+//! expected diagnostic is stated as `// expected-error@+1 {{text}}`).
+//! Snapshots are reviewed like code: update them with `INSTA_UPDATE=always
+//! cargo test` and read the diff.
 
+mod cli;
+mod fixture;
+mod invalid;
+mod ops;
+mod passes;
+mod roundtrip;

@@ -104,7 +104,7 @@ fn resource_section(src: &str, file: &Arc<str>, diags: &mut Vec<Diag>) -> (usize
 }
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect()
@@ -130,14 +130,13 @@ struct Parser<'s> {
     module: Module,
 }
 
-/// Names visible while parsing one function.
+/// Names visible while parsing one function. A name may be reused in a
+/// sibling region but never shadows a visible one.
 #[derive(Default)]
 struct Scope {
     visible: HashMap<String, ValueId>,
     /// Names introduced in each open region, to hide them when it closes.
     frames: Vec<Vec<String>>,
-    /// Every name defined so far in the function (redefinition is an error).
-    defined: HashSet<String>,
     /// Names whose defining op failed; uses of them fail silently.
     poisoned: HashSet<String>,
 }
@@ -320,7 +319,7 @@ impl<'s> Parser<'s> {
     }
 
     fn define(&mut self, func: &mut Func, scope: &mut Scope, name: &str, v: ValueId, at: Loc) {
-        if !scope.defined.insert(name.to_string()) {
+        if scope.visible.contains_key(name) {
             self.diags.push(Diag::error(at, format!("redefinition of %{name}")));
             return;
         }
@@ -401,7 +400,9 @@ impl<'s> Parser<'s> {
             self.attr_dict(&mut attrs)?;
         }
         let mut types = None;
-        if self.c.eat(":") {
+        self.c.skip_inline_ws();
+        if self.c.peek() == Some(':') {
+            self.c.bump();
             let mut list = vec![parse_type(&mut self.c)?];
             loop {
                 self.c.skip_inline_ws();
@@ -414,7 +415,11 @@ impl<'s> Parser<'s> {
             types = Some(list);
         }
         let mut regions = Vec::new();
-        while self.c.next_is('{') {
+        loop {
+            self.c.skip_inline_ws();
+            if self.c.peek() != Some('{') {
+                break;
+            }
             self.c.bump();
             let region = func.new_region();
             scope.frames.push(Vec::new());
@@ -429,10 +434,25 @@ impl<'s> Parser<'s> {
         if poisoned {
             return Err(OpFailure::Poisoned);
         }
-        let types = match types {
-            Some(t) => t,
-            None => infer_types(func, &self.module, def, &operands, &attrs, &regions)
-                .map_err(|m| Diag::error(start.clone(), format!("'{op_name}' op: {m}")))?,
+        let inferred = infer_types(func, &self.module, def, &operands, &attrs, &regions)
+            .map_err(|m| Diag::error(start.clone(), format!("'{op_name}' op: {m}")));
+        let types = match (types, inferred) {
+            (None, inferred) => inferred?,
+            (Some(declared), Err(d)) => {
+                self.diags.push(d);
+                declared
+            }
+            (Some(declared), Ok(inferred)) => {
+                let mismatch = declared.len() != inferred.len() || declared.iter().zip(&inferred).any(|(d, i)| !d.refines(i));
+                if mismatch {
+                    let show = |ts: &[Type]| ts.iter().map(Type::to_string).collect::<Vec<_>>().join(", ");
+                    self.diags.push(Diag::error(
+                        start.clone(),
+                        format!("'{op_name}' op: declared result type(s) {} but inferred {}", show(&declared), show(&inferred)),
+                    ));
+                }
+                declared
+            }
         };
         if types.len() != names.len() {
             return Err(Diag::error(
@@ -460,8 +480,8 @@ impl<'s> Parser<'s> {
         if inner.starts_with('}') {
             return true;
         }
-        let key_len = if inner.starts_with('"') {
-            inner[1..].find('"').map(|i| i + 2)
+        let key_len = if let Some(quoted) = inner.strip_prefix('"') {
+            quoted.find('"').map(|i| i + 2)
         } else {
             Some(inner.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(inner.len()))
         };

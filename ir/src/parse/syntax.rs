@@ -80,7 +80,7 @@ pub fn dim_expr(c: &mut Cursor) -> Result<SymExpr, Diag> {
         c.skip_inline_ws();
         let sign = match c.peek() {
             Some('+') => 1,
-            Some('-') if !c.peek2().is_some_and(|ch| ch == '>') => -1,
+            Some('-') if c.peek2().is_none_or(|ch| ch != '>') => -1,
             _ => return Ok(acc),
         };
         c.bump();

@@ -65,7 +65,7 @@ pub static SQRT: Unary = Unary::new("tg.sqrt", "sqrt(x)", DTypeClass::Float);
 /// `1 / sqrt(x)`.
 pub static RSQRT: Unary = Unary::new("tg.rsqrt", "1 / sqrt(x)", DTypeClass::Float);
 /// `1 / x`.
-pub static RECIPROCAL: Unary = Unary::new("tg.reciprocal", "1 / x", DTypeClass::Float).with(Traits::INVOLUTION);
+pub static RECIPROCAL: Unary = Unary::new("tg.reciprocal", "1 / x", DTypeClass::Float);
 /// Hyperbolic tangent.
 pub static TANH: Unary = Unary::new("tg.tanh", "tanh(x)", DTypeClass::Float);
 /// Logistic sigmoid `1 / (1 + e^-x)`.

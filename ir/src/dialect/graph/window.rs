@@ -1,6 +1,245 @@
-//! Placeholder until the ops of this family are declared.
+//! Sliding windows: `tg.reduce_window` (pooling), and the output-size rule
+//! it shares with `tg.conv`.
 
-use crate::op::OpRef;
+use crate::dim::Dim;
+use crate::dtype::DTypeClass;
+use crate::infer::InferCx;
+use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, Traits};
+use crate::types::{TensorType, Type};
+
+/// How a window slides along one axis.
+#[derive(Copy, Clone, Debug)]
+pub struct WindowAxis {
+    /// Gaps inserted between input elements (`lhs_dilation - 1` of them; 1 = none).
+    pub lhs_dilation: i64,
+    /// Padding before the first element (negative crops).
+    pub pad_low: i64,
+    /// Padding after the last element (negative crops).
+    pub pad_high: i64,
+    /// Spacing between window taps (1 = dense).
+    pub dilation: i64,
+    /// How far the window moves per output element (1 or more).
+    pub stride: i64,
+}
+
+/// The number of window positions along one axis:
+/// `floor((padded - ((window - 1) * dilation + 1)) / stride) + 1` with
+/// `padded = (input - 1) * lhs_dilation + 1 + pad_low + pad_high`. Static
+/// sizes are checked (the window must fit); symbolic ones give a polynomial,
+/// or `?` where the stride does not divide it.
+pub fn window_out(input: &Dim, window: &Dim, w: WindowAxis) -> Result<Dim, String> {
+    if w.lhs_dilation < 1 || w.dilation < 1 || w.stride < 1 {
+        return Err(format!("dilations and strides must be >= 1, got {w:?}"));
+    }
+    if let (Some(n), Some(k)) = (input.known(), window.known()) {
+        return static_window_out(n, k, w);
+    }
+    if window.known() == Some(0) {
+        return Err("the window size is 0".into());
+    }
+    let dilated = if w.lhs_dilation == 1 {
+        input.clone()
+    } else {
+        input.add_const(-1).mul(&Dim::Known(w.lhs_dilation as u64)).add_const(1)
+    };
+    let padded = dilated.add_const(w.pad_low.saturating_add(w.pad_high));
+    let span = window.add_const(-1).mul(&Dim::Known(w.dilation as u64)).add_const(1);
+    Ok(padded.sub(&span).floor_div(w.stride as u64).add_const(1))
+}
+
+fn static_window_out(n: u64, k: u64, w: WindowAxis) -> Result<Dim, String> {
+    if k == 0 {
+        return Err("the window size is 0".into());
+    }
+    let (n, k) = (n as i128, k as i128);
+    let dilated = if n == 0 { 0 } else { (n - 1).saturating_mul(w.lhs_dilation as i128) + 1 };
+    let padded = dilated + w.pad_low as i128 + w.pad_high as i128;
+    let span = (k - 1).saturating_mul(w.dilation as i128) + 1;
+    if span > padded {
+        return Err(format!("the window ({span} wide after dilation) does not fit the padded input ({padded})"));
+    }
+    let out = (padded - span) / w.stride as i128 + 1;
+    u64::try_from(out).map(Dim::Known).map_err(|_| format!("the output size {out} is too large"))
+}
+
+/// The largest magnitude a window size, stride, dilation or padding may
+/// have, so that size arithmetic on symbolic dims cannot overflow.
+pub const WINDOW_LIMIT: i64 = 1 << 32;
+
+/// Attribute `name`: `n` integers, each at least `min` and at most
+/// [`WINDOW_LIMIT`] in magnitude; `default` for each when absent.
+pub fn per_axis(cx: &InferCx, name: &str, n: usize, default: i64, min: Option<i64>) -> Result<Vec<i64>, String> {
+    let values = cx.ints_or(name, vec![default; n])?;
+    if values.len() != n {
+        return Err(format!("attribute '{name}' must have {n} entries, got {values:?}"));
+    }
+    if let Some(min) = min {
+        if values.iter().any(|&v| v < min) {
+            return Err(format!("attribute '{name}' must hold integers >= {min}, got {values:?}"));
+        }
+    }
+    if let Some(v) = values.iter().find(|v| v.unsigned_abs() > WINDOW_LIMIT as u64) {
+        return Err(format!("attribute '{name}' holds {v}, beyond the supported magnitude {WINDOW_LIMIT}"));
+    }
+    Ok(values)
+}
+
+/// `tg.reduce_window %x {kind = "max", window = [1, 1, 3, 3], strides = [1, 1, 2, 2]}`:
+/// pooling. Every position of a window sliding over all axes of `x` reduces
+/// to one element with `kind` (`"sum"`, `"max"` or `"min"`); padding holds
+/// the identity of `kind` (0, -inf, +inf). `window`, `strides`, `dilations`,
+/// `pad_low` and `pad_high` have one entry per axis (defaults 1, 1, 0, 0;
+/// use 1 for batch and channel axes). Average pooling is a sum and a division.
+pub struct ReduceWindow;
+
+impl OpDef for ReduceWindow {
+    fn name(&self) -> &'static str {
+        "tg.reduce_window"
+    }
+    fn summary(&self) -> &'static str {
+        "each window position of x reduced by `kind` (pooling)"
+    }
+    fn traits(&self) -> Traits {
+        Traits::PURE
+    }
+    fn operands(&self) -> Arity {
+        Arity::Exactly(1)
+    }
+    fn attrs(&self) -> &'static [AttrSpec] {
+        const {
+            &[
+                AttrSpec::req("kind", AttrKind::Str),
+                AttrSpec::req("window", AttrKind::Ints),
+                AttrSpec::opt("strides", AttrKind::Ints),
+                AttrSpec::opt("dilations", AttrKind::Ints),
+                AttrSpec::opt("pad_low", AttrKind::Ints),
+                AttrSpec::opt("pad_high", AttrKind::Ints),
+            ]
+        }
+    }
+    fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
+        let x = cx.tensor_of(0, DTypeClass::Numeric)?;
+        cx.attr("kind")?;
+        cx.choice("kind", &["sum", "max", "min"], "sum")?;
+        let rank = x.rank();
+        let window = cx.ints("window")?;
+        if window.len() != rank {
+            return Err(format!("attribute 'window' must have one entry per axis of {x}, got {window:?}"));
+        }
+        if window.iter().any(|&w| !(1..=WINDOW_LIMIT).contains(&w)) {
+            return Err(format!("attribute 'window' must hold sizes from 1 to {WINDOW_LIMIT}, got {window:?}"));
+        }
+        let strides = per_axis(cx, "strides", rank, 1, Some(1))?;
+        let dilations = per_axis(cx, "dilations", rank, 1, Some(1))?;
+        let pad_low = per_axis(cx, "pad_low", rank, 0, None)?;
+        let pad_high = per_axis(cx, "pad_high", rank, 0, None)?;
+        let mut dims = Vec::with_capacity(rank);
+        for (i, d) in x.dims.iter().enumerate() {
+            let axis = WindowAxis {
+                lhs_dilation: 1,
+                pad_low: pad_low[i],
+                pad_high: pad_high[i],
+                dilation: dilations[i],
+                stride: strides[i],
+            };
+            dims.push(window_out(d, &Dim::Known(window[i] as u64), axis).map_err(|e| format!("axis {i}: {e}"))?);
+        }
+        Ok(vec![Type::Tensor(TensorType::new(dims, x.dtype))])
+    }
+}
+
+/// The `tg.reduce_window` op.
+pub static REDUCE_WINDOW: ReduceWindow = ReduceWindow;
 
 /// Every op declared in this file.
-pub static OPS: &[OpRef] = &[];
+pub static OPS: &[OpRef] = &[&REDUCE_WINDOW];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attr::{Attr, Attrs};
+    use crate::dtype::DType;
+    use crate::infer::{infer_standalone, NoSymbols};
+
+    fn infer(x: Type, attrs: Attrs) -> Result<Vec<Type>, String> {
+        infer_standalone(&REDUCE_WINDOW, &[x], &attrs, &NoSymbols)
+    }
+
+    fn pool(kind: &str, window: &[i64]) -> Attrs {
+        Attrs::from([("kind", Attr::Str(kind.into())), ("window", Attr::ints(window))])
+    }
+
+    fn dense(input: u64, window: u64, pad: i64, stride: i64) -> Result<Dim, String> {
+        let w = WindowAxis { lhs_dilation: 1, pad_low: pad, pad_high: pad, dilation: 1, stride };
+        window_out(&Dim::Known(input), &Dim::Known(window), w)
+    }
+
+    #[test]
+    fn window_out_static() {
+        assert_eq!(dense(32, 3, 1, 1), Ok(Dim::Known(32)));
+        assert_eq!(dense(32, 2, 0, 2), Ok(Dim::Known(16)));
+        assert_eq!(dense(7, 3, 0, 2), Ok(Dim::Known(3)));
+        assert_eq!(dense(224, 7, 3, 2), Ok(Dim::Known(112)));
+        let dilated = WindowAxis { lhs_dilation: 2, pad_low: 1, pad_high: 1, dilation: 2, stride: 1 };
+        // (4 - 1) * 2 + 1 + 2 = 9 padded; (3 - 1) * 2 + 1 = 5 wide.
+        assert_eq!(window_out(&Dim::Known(4), &Dim::Known(3), dilated), Ok(Dim::Known(5)));
+        assert_eq!(
+            dense(2, 3, 0, 1),
+            Err("the window (3 wide after dilation) does not fit the padded input (2)".into())
+        );
+        assert_eq!(dense(2, 0, 0, 1), Err("the window size is 0".into()));
+    }
+
+    #[test]
+    fn max_pool_static() {
+        let x = Type::static_tensor(&[1, 3, 32, 32], DType::F32);
+        let mut attrs = pool("max", &[1, 1, 2, 2]);
+        attrs.set("strides", Attr::ints(&[1, 1, 2, 2]));
+        assert_eq!(infer(x, attrs), Ok(vec![Type::static_tensor(&[1, 3, 16, 16], DType::F32)]));
+    }
+
+    #[test]
+    fn pool_keeps_symbolic_batch() {
+        let n = Dim::sym("N");
+        let x = Type::tensor(vec![n.clone(), Dim::Known(8), Dim::sym("H")], DType::F32);
+        let mut attrs = pool("sum", &[1, 1, 3]);
+        attrs.set("pad_low", Attr::ints(&[0, 0, 1]));
+        attrs.set("pad_high", Attr::ints(&[0, 0, 1]));
+        let out = infer(x.clone(), attrs);
+        assert_eq!(out, Ok(vec![Type::tensor(vec![n.clone(), Dim::Known(8), Dim::sym("H")], DType::F32)]));
+        let mut attrs = pool("min", &[1, 1, 2]);
+        attrs.set("strides", Attr::ints(&[1, 1, 2]));
+        assert_eq!(infer(x, attrs), Ok(vec![Type::tensor(vec![n, Dim::Known(8), Dim::Unknown], DType::F32)]));
+    }
+
+    #[test]
+    fn pool_errors() {
+        let x = Type::static_tensor(&[1, 3, 4, 4], DType::F32);
+        assert_eq!(
+            infer(x.clone(), pool("max", &[1, 1, 5, 1])),
+            Err("axis 2: the window (5 wide after dilation) does not fit the padded input (4)".into())
+        );
+        assert_eq!(
+            infer(x.clone(), pool("max", &[2, 2])),
+            Err("attribute 'window' must have one entry per axis of tensor<1x3x4x4xf32>, got [2, 2]".into())
+        );
+        assert_eq!(
+            infer(x.clone(), pool("avg", &[1, 1, 2, 2])),
+            Err("attribute 'kind' must be one of \"sum\", \"max\", \"min\", got \"avg\"".into())
+        );
+        let mut attrs = pool("max", &[1, 1, 2, 2]);
+        attrs.set("strides", Attr::ints(&[1, 1, 0, 2]));
+        assert_eq!(
+            infer(x.clone(), attrs),
+            Err("attribute 'strides' must hold integers >= 1, got [1, 1, 0, 2]".into())
+        );
+        let mut attrs = pool("max", &[1, 1, 2, 2]);
+        attrs.set("pad_low", Attr::ints(&[0, 0, 0, i64::MIN]));
+        assert_eq!(
+            infer(x.clone(), attrs),
+            Err("attribute 'pad_low' holds -9223372036854775808, beyond the supported magnitude 4294967296".into())
+        );
+        let attrs = Attrs::from([("window", Attr::ints(&[1, 1, 2, 2]))]);
+        assert_eq!(infer(x, attrs), Err("missing attribute 'kind'".into()));
+    }
+}
