@@ -1,9 +1,12 @@
-//! How an op kind is declared: the [`OpDef`] trait, its traits, arities and
-//! attribute specs. Each op implements `OpDef` once, beside its shape
+//! How an op kind is declared: the [`OpDef`] trait, the [`OpSpec`] row it
+//! reads its name, traits, arities and attribute specs from, and those
+//! pieces. Each op implements `OpDef` once, its spec beside its shape
 //! inference; drivers (verifier, parser, passes) call these hooks and never
 //! match on op names.
 
+use crate::eval::EvalCx;
 use crate::infer::InferCx;
+use crate::tensor::Tensor;
 use crate::types::Type;
 use std::fmt;
 use std::ops::BitOr;
@@ -159,32 +162,118 @@ impl AttrSpec {
     }
 }
 
-/// The declaration of one op kind. Implemented once per op (or once per
-/// family of ops that differ only in data, such as the unary elementwise ops).
-pub trait OpDef: Sync + 'static {
+/// The data half of an op's declaration: one table row naming the op and
+/// stating its arities, traits and attributes. Built in `const` context:
+/// `OpSpec::new(name, summary)` gives the common case (pure, one operand,
+/// one result, no regions, no attributes) and each setter changes one field.
+#[derive(Copy, Clone, Debug)]
+pub struct OpSpec {
     /// The op's full name, dialect prefix included (`tg.add`).
-    fn name(&self) -> &'static str;
+    pub name: &'static str,
     /// One line saying what the op computes.
-    fn summary(&self) -> &'static str;
+    pub summary: &'static str,
     /// Properties passes may rely on.
-    fn traits(&self) -> Traits;
+    pub traits: Traits,
     /// How many operands it takes.
-    fn operands(&self) -> Arity;
+    pub operands: Arity,
     /// How many results it has.
-    fn results(&self) -> Arity {
-        Arity::Exactly(1)
-    }
+    pub results: Arity,
     /// How many regions it owns.
-    fn num_regions(&self) -> usize {
-        0
-    }
+    pub regions: usize,
     /// The attributes it understands; any other attribute is an error.
-    fn attrs(&self) -> &'static [AttrSpec] {
-        &[]
+    pub attrs: &'static [AttrSpec],
+}
+
+impl OpSpec {
+    /// A pure op with one operand, one result, no regions and no attributes.
+    pub const fn new(name: &'static str, summary: &'static str) -> OpSpec {
+        OpSpec {
+            name,
+            summary,
+            traits: Traits::PURE,
+            operands: Arity::Exactly(1),
+            results: Arity::Exactly(1),
+            regions: 0,
+            attrs: &[],
+        }
     }
+
+    /// The same spec with exactly these traits (replacing the default `PURE`).
+    pub const fn traits(mut self, traits: Traits) -> OpSpec {
+        self.traits = traits;
+        self
+    }
+
+    /// The same spec taking this many operands.
+    pub const fn operands(mut self, operands: Arity) -> OpSpec {
+        self.operands = operands;
+        self
+    }
+
+    /// The same spec with this many results.
+    pub const fn results(mut self, results: Arity) -> OpSpec {
+        self.results = results;
+        self
+    }
+
+    /// The same spec owning this many regions.
+    pub const fn regions(mut self, regions: usize) -> OpSpec {
+        self.regions = regions;
+        self
+    }
+
+    /// The same spec understanding these attributes.
+    pub const fn attrs(mut self, attrs: &'static [AttrSpec]) -> OpSpec {
+        self.attrs = attrs;
+        self
+    }
+}
+
+/// The declaration of one op kind: its [`OpSpec`] and its shape inference.
+/// Implemented once per op (or once per family of ops that differ only in
+/// data, such as the unary elementwise ops). Drivers read the spec through
+/// the provided accessors.
+pub trait OpDef: Sync + 'static {
+    /// The op's name, arities, traits and attributes.
+    fn spec(&self) -> &OpSpec;
     /// Checks operands, attributes and regions and returns the result types.
     /// The message of an error names what is wrong, without the op's name.
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String>;
+    /// Computes the results from the inputs with the op's reference
+    /// semantics (naive and obviously correct; the oracle for codegen).
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let _ = cx;
+        Err(format!("'{}' has no reference semantics yet", self.name()))
+    }
+
+    /// The op's full name, dialect prefix included (`tg.add`).
+    fn name(&self) -> &'static str {
+        self.spec().name
+    }
+    /// One line saying what the op computes.
+    fn summary(&self) -> &'static str {
+        self.spec().summary
+    }
+    /// Properties passes may rely on.
+    fn traits(&self) -> Traits {
+        self.spec().traits
+    }
+    /// How many operands it takes.
+    fn operands(&self) -> Arity {
+        self.spec().operands
+    }
+    /// How many results it has.
+    fn results(&self) -> Arity {
+        self.spec().results
+    }
+    /// How many regions it owns.
+    fn num_regions(&self) -> usize {
+        self.spec().regions
+    }
+    /// The attributes it understands; any other attribute is an error.
+    fn attrs(&self) -> &'static [AttrSpec] {
+        self.spec().attrs
+    }
 }
 
 /// A reference to an op's declaration; op kinds are compared by name.

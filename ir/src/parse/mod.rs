@@ -200,21 +200,7 @@ impl<'s> Parser<'s> {
             return Err(Diag::error(start, format!("function @{name} is defined twice")));
         }
         self.c.expect("(")?;
-        let mut args: Vec<(String, Loc, Type)> = Vec::new();
-        if !self.c.eat(")") {
-            loop {
-                self.c.skip_ws();
-                let at = self.c.loc();
-                self.c.expect("%")?;
-                let arg = self.c.bare_name().ok_or_else(|| self.c.error("expected an argument name"))?.to_string();
-                self.c.expect(":")?;
-                args.push((arg, at, parse_type(&mut self.c)?));
-                if self.c.eat(")") {
-                    break;
-                }
-                self.c.expect(",")?;
-            }
-        }
+        let args = self.arg_list()?;
         let mut results = Vec::new();
         if self.c.eat("->") {
             if self.c.eat("(") {
@@ -291,24 +277,30 @@ impl<'s> Parser<'s> {
         }
     }
 
+    /// Parses `%a: T, %b: U)` after an opening parenthesis.
+    fn arg_list(&mut self) -> Result<Vec<(String, Loc, Type)>, Diag> {
+        let mut args = Vec::new();
+        if self.c.eat(")") {
+            return Ok(args);
+        }
+        loop {
+            self.c.skip_ws();
+            let at = self.c.loc();
+            self.c.expect("%")?;
+            let name = self.c.bare_name().ok_or_else(|| self.c.error("expected an argument name"))?.to_string();
+            self.c.expect(":")?;
+            args.push((name, at, parse_type(&mut self.c)?));
+            if self.c.eat(")") {
+                return Ok(args);
+            }
+            self.c.expect(",")?;
+        }
+    }
+
     fn block_label(&mut self, func: &mut Func, scope: &mut Scope, region: RegionId) -> Result<BlockId, Diag> {
         self.c.expect("^")?;
         self.c.bare_name().ok_or_else(|| self.c.error("expected a block label"))?;
-        let mut args = Vec::new();
-        if self.c.eat("(") && !self.c.eat(")") {
-            loop {
-                self.c.skip_ws();
-                let at = self.c.loc();
-                self.c.expect("%")?;
-                let name = self.c.bare_name().ok_or_else(|| self.c.error("expected an argument name"))?.to_string();
-                self.c.expect(":")?;
-                args.push((name, at, parse_type(&mut self.c)?));
-                if self.c.eat(")") {
-                    break;
-                }
-                self.c.expect(",")?;
-            }
-        }
+        let args = if self.c.eat("(") { self.arg_list()? } else { Vec::new() };
         self.c.expect(":")?;
         let block = func.new_block(region, &[]);
         for (name, at, ty) in args {

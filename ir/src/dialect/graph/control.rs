@@ -4,63 +4,41 @@
 use crate::dim::{Dim, Symbol};
 use crate::dtype::DType;
 use crate::infer::InferCx;
-use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, Traits};
+use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, OpSpec, Traits};
 use crate::types::{TensorType, Type};
 use std::collections::HashMap;
 
-/// `tg.return %a, %b`: ends a function body, returning its results.
-pub struct Return;
+/// `tg.return %a, %b` and `tg.yield %a`: end a block, handing its operands
+/// to whatever the block belongs to.
+pub struct Terminator {
+    spec: OpSpec,
+}
 
-impl OpDef for Return {
-    fn name(&self) -> &'static str {
-        "tg.return"
+impl Terminator {
+    /// The terminator `name`, taking any number of operands.
+    const fn new(name: &'static str, summary: &'static str) -> Terminator {
+        let spec = OpSpec::new(name, summary)
+            .traits(Traits::TERMINATOR)
+            .operands(Arity::AtLeast(0))
+            .results(Arity::Exactly(0));
+        Terminator { spec }
     }
-    fn summary(&self) -> &'static str {
-        "returns the operands from the enclosing function"
-    }
-    fn traits(&self) -> Traits {
-        Traits::TERMINATOR
-    }
-    fn operands(&self) -> Arity {
-        Arity::AtLeast(0)
-    }
-    fn results(&self) -> Arity {
-        Arity::Exactly(0)
+}
+
+impl OpDef for Terminator {
+    fn spec(&self) -> &OpSpec {
+        &self.spec
     }
     fn infer(&self, _: &InferCx) -> Result<Vec<Type>, String> {
         Ok(Vec::new())
     }
 }
 
-/// The `tg.return` op.
-pub static RETURN: Return = Return;
+/// `tg.return %a, %b`: ends a function body, returning its results.
+pub static RETURN: Terminator = Terminator::new("tg.return", "returns the operands from the enclosing function");
 
 /// `tg.yield %a`: ends a region of `tg.if` or `tg.loop`, handing values to the op.
-pub struct Yield;
-
-impl OpDef for Yield {
-    fn name(&self) -> &'static str {
-        "tg.yield"
-    }
-    fn summary(&self) -> &'static str {
-        "hands the operands to the op owning the region"
-    }
-    fn traits(&self) -> Traits {
-        Traits::TERMINATOR
-    }
-    fn operands(&self) -> Arity {
-        Arity::AtLeast(0)
-    }
-    fn results(&self) -> Arity {
-        Arity::Exactly(0)
-    }
-    fn infer(&self, _: &InferCx) -> Result<Vec<Type>, String> {
-        Ok(Vec::new())
-    }
-}
-
-/// The `tg.yield` op.
-pub static YIELD: Yield = Yield;
+pub static YIELD: Terminator = Terminator::new("tg.yield", "hands the operands to the op owning the region");
 
 /// `%r = tg.call @f %a, %b`: calls function `sym`. Symbolic dims of the
 /// callee's signature bind to the caller's dims, so a callee taking
@@ -68,23 +46,13 @@ pub static YIELD: Yield = Yield;
 pub struct Call;
 
 impl OpDef for Call {
-    fn name(&self) -> &'static str {
-        "tg.call"
-    }
-    fn summary(&self) -> &'static str {
-        "calls the function `sym` with the operands"
-    }
-    fn traits(&self) -> Traits {
-        Traits::NONE
-    }
-    fn operands(&self) -> Arity {
-        Arity::AtLeast(0)
-    }
-    fn results(&self) -> Arity {
-        Arity::AtLeast(0)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const { &[AttrSpec::req("sym", AttrKind::Symbol)] }
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new("tg.call", "calls the function `sym` with the operands")
+            .traits(Traits::NONE)
+            .operands(Arity::AtLeast(0))
+            .results(Arity::AtLeast(0))
+            .attrs(&[AttrSpec::req("sym", AttrKind::Symbol)]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let name = cx.symbol("sym")?;
@@ -168,23 +136,12 @@ fn join(a: &Type, b: &Type) -> Option<Type> {
 pub struct If;
 
 impl OpDef for If {
-    fn name(&self) -> &'static str {
-        "tg.if"
-    }
-    fn summary(&self) -> &'static str {
-        "runs the first region when cond is true, else the second"
-    }
-    fn traits(&self) -> Traits {
-        Traits::NONE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(1)
-    }
-    fn results(&self) -> Arity {
-        Arity::AtLeast(0)
-    }
-    fn num_regions(&self) -> usize {
-        2
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new("tg.if", "runs the first region when cond is true, else the second")
+            .traits(Traits::NONE)
+            .results(Arity::AtLeast(0))
+            .regions(2);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let cond = cx.tensor(0)?;
@@ -222,23 +179,14 @@ pub static IF: If = If;
 pub struct Loop;
 
 impl OpDef for Loop {
-    fn name(&self) -> &'static str {
-        "tg.loop"
-    }
-    fn summary(&self) -> &'static str {
-        "ONNX Loop: iterates the body, carrying values and stacking scan outputs"
-    }
-    fn traits(&self) -> Traits {
-        Traits::NONE
-    }
-    fn operands(&self) -> Arity {
-        Arity::AtLeast(2)
-    }
-    fn results(&self) -> Arity {
-        Arity::AtLeast(0)
-    }
-    fn num_regions(&self) -> usize {
-        1
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec =
+            OpSpec::new("tg.loop", "ONNX Loop: iterates the body, carrying values and stacking scan outputs")
+                .traits(Traits::NONE)
+                .operands(Arity::AtLeast(2))
+                .results(Arity::AtLeast(0))
+                .regions(1);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let scalar = |dtype| Type::Tensor(TensorType::scalar(dtype));

@@ -3,48 +3,43 @@
 
 use crate::dtype::{DType, DTypeClass};
 use crate::infer::{broadcast_dims, same_dtype, InferCx};
-use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, Traits};
+use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, OpSpec, Traits};
 use crate::types::{TensorType, Type};
+
+/// The traits every elementwise op has.
+const PURE_ELEMENTWISE: Traits = Traits::PURE.union(Traits::ELEMENTWISE);
 
 /// A unary elementwise op: the result has the operand's shape.
 pub struct Unary {
-    name: &'static str,
-    summary: &'static str,
+    spec: OpSpec,
+    /// The dtypes the operand may have.
     class: DTypeClass,
-    traits: Traits,
     /// The result dtype when it is not the operand's (`tg.is_nan` gives `i1`).
     result: Option<DType>,
 }
 
 impl Unary {
+    /// An op whose result has the operand's dtype.
     const fn new(name: &'static str, summary: &'static str, class: DTypeClass) -> Unary {
-        Unary { name, summary, class, traits: Traits::NONE, result: None }
+        let spec = OpSpec::new(name, summary).traits(PURE_ELEMENTWISE.union(Traits::SAME_TYPE));
+        Unary { spec, class, result: None }
     }
 
+    /// An op testing each element, with an `i1` result.
+    const fn predicate(name: &'static str, summary: &'static str, class: DTypeClass) -> Unary {
+        Unary { spec: OpSpec::new(name, summary).traits(PURE_ELEMENTWISE), class, result: Some(DType::I1) }
+    }
+
+    /// The same op with `traits` added.
     const fn with(mut self, traits: Traits) -> Unary {
-        self.traits = traits;
-        self
-    }
-
-    const fn predicate(mut self) -> Unary {
-        self.result = Some(DType::I1);
+        self.spec = self.spec.traits(self.spec.traits.union(traits));
         self
     }
 }
 
 impl OpDef for Unary {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn summary(&self) -> &'static str {
-        self.summary
-    }
-    fn traits(&self) -> Traits {
-        let same = if self.result.is_none() { Traits::SAME_TYPE } else { Traits::NONE };
-        Traits::PURE | Traits::ELEMENTWISE | same | self.traits
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(1)
+    fn spec(&self) -> &OpSpec {
+        &self.spec
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let x = cx.tensor_of(0, self.class)?;
@@ -107,30 +102,33 @@ pub static NOT: Unary = Unary::new("tg.not", "logical not", DTypeClass::Bool).wi
 /// Bitwise complement of an integer.
 pub static BITNOT: Unary = Unary::new("tg.bitnot", "bitwise not", DTypeClass::Int).with(Traits::INVOLUTION);
 /// Whether x is NaN.
-pub static IS_NAN: Unary = Unary::new("tg.is_nan", "x is NaN", DTypeClass::Float).predicate();
+pub static IS_NAN: Unary = Unary::predicate("tg.is_nan", "x is NaN", DTypeClass::Float);
 /// Whether x is +inf or -inf.
-pub static IS_INF: Unary = Unary::new("tg.is_inf", "x is +inf or -inf", DTypeClass::Float).predicate();
+pub static IS_INF: Unary = Unary::predicate("tg.is_inf", "x is +inf or -inf", DTypeClass::Float);
 
 /// A binary elementwise op with numpy broadcasting; both operands share a dtype.
 pub struct Binary {
-    name: &'static str,
-    summary: &'static str,
+    spec: OpSpec,
+    /// The dtypes the operands may have.
     class: DTypeClass,
-    traits: Traits,
     /// Whether the result is `i1` (comparisons) rather than the operand dtype.
     compare: bool,
 }
 
 impl Binary {
+    /// An op whose result has the operands' dtype.
     const fn new(name: &'static str, summary: &'static str, class: DTypeClass) -> Binary {
-        Binary { name, summary, class, traits: Traits::NONE, compare: false }
+        let spec = OpSpec::new(name, summary).traits(PURE_ELEMENTWISE).operands(Arity::Exactly(2));
+        Binary { spec, class, compare: false }
     }
 
+    /// The same op with `traits` added.
     const fn with(mut self, traits: Traits) -> Binary {
-        self.traits = traits;
+        self.spec = self.spec.traits(self.spec.traits.union(traits));
         self
     }
 
+    /// The same op with an `i1` result.
     const fn comparison(mut self) -> Binary {
         self.compare = true;
         self
@@ -138,17 +136,8 @@ impl Binary {
 }
 
 impl OpDef for Binary {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn summary(&self) -> &'static str {
-        self.summary
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE | Traits::ELEMENTWISE | self.traits
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(2)
+    fn spec(&self) -> &OpSpec {
+        &self.spec
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let (a, b) = (cx.tensor_of(0, self.class)?, cx.tensor_of(1, self.class)?);
@@ -170,11 +159,11 @@ pub static DIV: Binary = Binary::new("tg.div", "a / b, truncating for integers",
 /// `a ^ b`.
 pub static POW: Binary = Binary::new("tg.pow", "a ^ b", DTypeClass::Numeric);
 /// The larger of a and b (NaN if either is NaN).
-pub static MAX: Binary =
-    Binary::new("tg.max", "max(a, b), NaN-propagating", DTypeClass::Numeric).with(Traits::COMMUTATIVE.union(Traits::IDEMPOTENT));
+pub static MAX: Binary = Binary::new("tg.max", "max(a, b), NaN-propagating", DTypeClass::Numeric)
+    .with(Traits::COMMUTATIVE.union(Traits::IDEMPOTENT));
 /// The smaller of a and b (NaN if either is NaN).
-pub static MIN: Binary =
-    Binary::new("tg.min", "min(a, b), NaN-propagating", DTypeClass::Numeric).with(Traits::COMMUTATIVE.union(Traits::IDEMPOTENT));
+pub static MIN: Binary = Binary::new("tg.min", "min(a, b), NaN-propagating", DTypeClass::Numeric)
+    .with(Traits::COMMUTATIVE.union(Traits::IDEMPOTENT));
 /// Remainder with the sign of the dividend (C `fmod`, ONNX `Mod` with fmod=1).
 pub static REM: Binary = Binary::new("tg.rem", "a - b * trunc(a / b)", DTypeClass::Numeric);
 /// Remainder with the sign of the divisor (Python `%`, ONNX `Mod` with fmod=0).
@@ -218,17 +207,11 @@ pub static GE: Binary = Binary::new("tg.ge", "a >= b", DTypeClass::Numeric).comp
 pub struct Select;
 
 impl OpDef for Select {
-    fn name(&self) -> &'static str {
-        "tg.select"
-    }
-    fn summary(&self) -> &'static str {
-        "cond ? a : b, elementwise with broadcasting"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE | Traits::ELEMENTWISE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(3)
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new("tg.select", "cond ? a : b, elementwise with broadcasting")
+            .traits(PURE_ELEMENTWISE)
+            .operands(Arity::Exactly(3));
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let c = cx.tensor_of(0, DTypeClass::Bool)?;
@@ -249,20 +232,11 @@ pub static SELECT: Select = Select;
 pub struct Cast;
 
 impl OpDef for Cast {
-    fn name(&self) -> &'static str {
-        "tg.cast"
-    }
-    fn summary(&self) -> &'static str {
-        "converts each element to dtype `to`"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE | Traits::ELEMENTWISE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(1)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const { &[AttrSpec::req("to", AttrKind::DType)] }
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new("tg.cast", "converts each element to dtype `to`")
+            .traits(PURE_ELEMENTWISE)
+            .attrs(&[AttrSpec::req("to", AttrKind::DType)]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let x = cx.tensor(0)?;

@@ -6,19 +6,37 @@ use super::shape::unify_dims;
 use crate::dim::Dim;
 use crate::dtype::DType;
 use crate::infer::{show_dims, InferCx};
-use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, Traits};
+use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, OpSpec};
 use crate::types::{TensorType, Type};
 
 /// The reductions `tg.scatter` and `tg.scatter_nd` combine duplicates with.
 const REDUCTIONS: &[&str] = &["none", "add", "mul", "max", "min"];
 
-/// Operand `i` as an index tensor (`i32` or `i64`).
-fn indices<'a>(cx: &InferCx<'a>, i: usize) -> Result<&'a TensorType, String> {
-    let t = cx.tensor(i)?;
-    if !matches!(t.dtype, DType::I32 | DType::I64) {
-        return Err(format!("operand #{i} holds indices and must be i32 or i64, got {}", t.dtype));
+/// The operands every op here starts with: the data tensor (#0) and the
+/// index tensor (#1, `i32` or `i64`) addressing it.
+fn data_and_indices<'a>(cx: &InferCx<'a>) -> Result<(&'a TensorType, &'a TensorType), String> {
+    let data = cx.tensor(0)?;
+    let idx = cx.tensor(1)?;
+    if !matches!(idx.dtype, DType::I32 | DType::I64) {
+        return Err(format!("operand #1 holds indices and must be i32 or i64, got {}", idx.dtype));
     }
-    Ok(t)
+    Ok((data, idx))
+}
+
+/// Checks that the indices have the rank of the data (one index per element).
+fn expect_rank_of_data(idx: &TensorType, data: &TensorType) -> Result<(), String> {
+    if idx.rank() != data.rank() {
+        return Err(format!("the indices {idx} must have the rank of the data {data}"));
+    }
+    Ok(())
+}
+
+/// Checks that the updates have the dtype of the data they are written into.
+fn expect_dtype_of_data(updates: &TensorType, data: &TensorType) -> Result<(), String> {
+    if updates.dtype != data.dtype {
+        return Err(format!("the updates {updates} must have the dtype of the data {data}"));
+    }
+    Ok(())
 }
 
 /// The static size of the last axis of `indices` (the length of each index tuple).
@@ -47,24 +65,14 @@ fn expect_dims(what: &str, actual: &TensorType, expected: &[Dim]) -> Result<(), 
 pub struct Gather;
 
 impl OpDef for Gather {
-    fn name(&self) -> &'static str {
-        "tg.gather"
-    }
-    fn summary(&self) -> &'static str {
-        "the slices of data along `axis` at the given indices"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(2)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const { &[AttrSpec::req("axis", AttrKind::Int)] }
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new("tg.gather", "the slices of data along `axis` at the given indices")
+            .operands(Arity::Exactly(2))
+            .attrs(&[AttrSpec::req("axis", AttrKind::Int)]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
-        let data = cx.tensor(0)?;
-        let idx = indices(cx, 1)?;
+        let (data, idx) = data_and_indices(cx)?;
         let axis = cx.axis("axis", data.rank())?;
         let mut dims = data.dims[..axis].to_vec();
         dims.extend(idx.dims.iter().cloned());
@@ -82,28 +90,19 @@ pub static GATHER: Gather = Gather;
 pub struct GatherElements;
 
 impl OpDef for GatherElements {
-    fn name(&self) -> &'static str {
-        "tg.gather_elements"
-    }
-    fn summary(&self) -> &'static str {
-        "elements of data picked along `axis` by an index tensor of the same rank"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(2)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const { &[AttrSpec::req("axis", AttrKind::Int)] }
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new(
+            "tg.gather_elements",
+            "elements of data picked along `axis` by an index tensor of the same rank",
+        )
+        .operands(Arity::Exactly(2))
+        .attrs(&[AttrSpec::req("axis", AttrKind::Int)]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
-        let data = cx.tensor(0)?;
-        let idx = indices(cx, 1)?;
+        let (data, idx) = data_and_indices(cx)?;
         cx.axis("axis", data.rank())?;
-        if idx.rank() != data.rank() {
-            return Err(format!("the indices {idx} must have the rank of the data {data}"));
-        }
+        expect_rank_of_data(idx, data)?;
         Ok(vec![Type::Tensor(idx.with_dtype(data.dtype))])
     }
 }
@@ -118,24 +117,15 @@ pub static GATHER_ELEMENTS: GatherElements = GatherElements;
 pub struct GatherNd;
 
 impl OpDef for GatherNd {
-    fn name(&self) -> &'static str {
-        "tg.gather_nd"
-    }
-    fn summary(&self) -> &'static str {
-        "the slices of data addressed by the index tuples on the last axis of indices"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(2)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const { &[AttrSpec::opt("batch_dims", AttrKind::Int)] }
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec =
+            OpSpec::new("tg.gather_nd", "the slices of data addressed by the index tuples on the last axis of indices")
+                .operands(Arity::Exactly(2))
+                .attrs(&[AttrSpec::opt("batch_dims", AttrKind::Int)]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
-        let data = cx.tensor(0)?;
-        let idx = indices(cx, 1)?;
+        let (data, idx) = data_and_indices(cx)?;
         let k = tuple_len(idx)?;
         let b = cx.int_or("batch_dims", 0)?;
         let (r, q) = (data.rank(), idx.rank());
@@ -172,33 +162,22 @@ pub static GATHER_ND: GatherNd = GatherNd;
 pub struct Scatter;
 
 impl OpDef for Scatter {
-    fn name(&self) -> &'static str {
-        "tg.scatter"
-    }
-    fn summary(&self) -> &'static str {
-        "data with the elements addressed along `axis` replaced or combined with updates"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(3)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const { &[AttrSpec::req("axis", AttrKind::Int), AttrSpec::opt("reduction", AttrKind::Str)] }
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new(
+            "tg.scatter",
+            "data with the elements addressed along `axis` replaced or combined with updates",
+        )
+        .operands(Arity::Exactly(3))
+        .attrs(&[AttrSpec::req("axis", AttrKind::Int), AttrSpec::opt("reduction", AttrKind::Str)]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
-        let data = cx.tensor(0)?;
-        let idx = indices(cx, 1)?;
+        let (data, idx) = data_and_indices(cx)?;
         let updates = cx.tensor(2)?;
         cx.axis("axis", data.rank())?;
         cx.choice("reduction", REDUCTIONS, "none")?;
-        if updates.dtype != data.dtype {
-            return Err(format!("the updates {updates} must have the dtype of the data {data}"));
-        }
-        if idx.rank() != data.rank() {
-            return Err(format!("the indices {idx} must have the rank of the data {data}"));
-        }
+        expect_dtype_of_data(updates, data)?;
+        expect_rank_of_data(idx, data)?;
         expect_dims("the updates (like the indices)", updates, &idx.dims)?;
         Ok(vec![Type::Tensor(data.clone())])
     }
@@ -214,30 +193,21 @@ pub static SCATTER: Scatter = Scatter;
 pub struct ScatterNd;
 
 impl OpDef for ScatterNd {
-    fn name(&self) -> &'static str {
-        "tg.scatter_nd"
-    }
-    fn summary(&self) -> &'static str {
-        "data with the slices addressed by index tuples replaced or combined with updates"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(3)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const { &[AttrSpec::opt("reduction", AttrKind::Str)] }
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new(
+            "tg.scatter_nd",
+            "data with the slices addressed by index tuples replaced or combined with updates",
+        )
+        .operands(Arity::Exactly(3))
+        .attrs(&[AttrSpec::opt("reduction", AttrKind::Str)]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
-        let data = cx.tensor(0)?;
-        let idx = indices(cx, 1)?;
+        let (data, idx) = data_and_indices(cx)?;
         let updates = cx.tensor(2)?;
         cx.choice("reduction", REDUCTIONS, "none")?;
         let k = tuple_len(idx)?;
-        if updates.dtype != data.dtype {
-            return Err(format!("the updates {updates} must have the dtype of the data {data}"));
-        }
+        expect_dtype_of_data(updates, data)?;
         if k > data.rank() {
             return Err(format!(
                 "index tuples of length {k} (the last dim of {idx}) are longer than the rank of the data {data}"

@@ -2,11 +2,11 @@
 //! chosen axes) and `tg.conv` (N-d grouped, strided, dilated convolution).
 
 use super::shape::unify_dims;
-use super::window::{per_axis, window_out, WindowAxis, WINDOW_LIMIT};
+use super::window::{per_axis, window_axes, window_out, WINDOW_LIMIT};
 use crate::dim::Dim;
 use crate::dtype::DTypeClass;
 use crate::infer::{normalize_axes, same_dtype, InferCx};
-use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, Traits};
+use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, OpSpec};
 use crate::types::{TensorType, Type};
 
 /// `tg.dot %a, %b {lhs_batch = [0], rhs_batch = [0], lhs_contract = [2], rhs_contract = [1]}`:
@@ -37,27 +37,16 @@ fn axis_pair(
 }
 
 impl OpDef for Dot {
-    fn name(&self) -> &'static str {
-        "tg.dot"
-    }
-    fn summary(&self) -> &'static str {
-        "generalised batched matrix product (StableHLO dot_general)"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(2)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const {
-            &[
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new("tg.dot", "generalised batched matrix product (StableHLO dot_general)")
+            .operands(Arity::Exactly(2))
+            .attrs(&[
                 AttrSpec::opt("lhs_batch", AttrKind::Ints),
                 AttrSpec::opt("rhs_batch", AttrKind::Ints),
                 AttrSpec::req("lhs_contract", AttrKind::Ints),
                 AttrSpec::req("rhs_contract", AttrKind::Ints),
-            ]
-        }
+            ]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let (lhs, rhs) = (cx.tensor_of(0, DTypeClass::Numeric)?, cx.tensor_of(1, DTypeClass::Numeric)?);
@@ -103,29 +92,18 @@ pub static DOT: Dot = Dot;
 pub struct Conv;
 
 impl OpDef for Conv {
-    fn name(&self) -> &'static str {
-        "tg.conv"
-    }
-    fn summary(&self) -> &'static str {
-        "grouped N-d convolution of an NC... input with an OI... weight"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(2)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const {
-            &[
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new("tg.conv", "grouped N-d convolution of an NC... input with an OI... weight")
+            .operands(Arity::Exactly(2))
+            .attrs(&[
                 AttrSpec::opt("strides", AttrKind::Ints),
                 AttrSpec::opt("dilations", AttrKind::Ints),
                 AttrSpec::opt("pad_low", AttrKind::Ints),
                 AttrSpec::opt("pad_high", AttrKind::Ints),
                 AttrSpec::opt("lhs_dilation", AttrKind::Ints),
                 AttrSpec::opt("groups", AttrKind::Int),
-            ]
-        }
+            ]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let (x, w) = (cx.tensor_of(0, DTypeClass::Numeric)?, cx.tensor_of(1, DTypeClass::Numeric)?);
@@ -137,11 +115,11 @@ impl OpDef for Conv {
             return Err(format!("the weight {w} must have the rank of the input {x}"));
         }
         let s = x.rank() - 2;
-        let strides = per_axis(cx, "strides", s, 1, Some(1))?;
-        let dilations = per_axis(cx, "dilations", s, 1, Some(1))?;
-        let pad_low = per_axis(cx, "pad_low", s, 0, None)?;
-        let pad_high = per_axis(cx, "pad_high", s, 0, None)?;
+        let mut axes = window_axes(cx, s)?;
         let lhs_dilation = per_axis(cx, "lhs_dilation", s, 1, Some(1))?;
+        for (axis, l) in axes.iter_mut().zip(lhs_dilation) {
+            axis.lhs_dilation = l;
+        }
         let groups = cx.int_or("groups", 1)?;
         if groups < 1 {
             return Err(format!("attribute 'groups' must be >= 1, got {groups}"));
@@ -173,14 +151,7 @@ impl OpDef for Conv {
             }
         }
         let mut dims = vec![x.dims[0].clone(), o.clone()];
-        for i in 0..s {
-            let axis = WindowAxis {
-                lhs_dilation: lhs_dilation[i],
-                pad_low: pad_low[i],
-                pad_high: pad_high[i],
-                dilation: dilations[i],
-                stride: strides[i],
-            };
+        for (i, axis) in axes.into_iter().enumerate() {
             let d = window_out(&x.dims[2 + i], &w.dims[2 + i], axis).map_err(|e| format!("spatial axis {i}: {e}"))?;
             dims.push(d);
         }

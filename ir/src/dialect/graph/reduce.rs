@@ -4,7 +4,7 @@
 use crate::dim::Dim;
 use crate::dtype::{DType, DTypeClass};
 use crate::infer::InferCx;
-use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, Traits};
+use crate::op::{AttrKind, AttrSpec, OpDef, OpRef, OpSpec, Traits};
 use crate::types::{TensorType, Type};
 
 /// The dims left after reducing `axes` (already normalised): dropped, or
@@ -25,25 +25,20 @@ fn reduced_dims(dims: &[Dim], axes: &[usize], keepdims: bool) -> Vec<Dim> {
 /// end; `[]` reduces nothing) with one associative operation. Reducing an
 /// empty axis gives the operation's identity (0, 1, -inf, +inf).
 pub struct Reduce {
-    name: &'static str,
-    summary: &'static str,
+    spec: OpSpec,
+}
+
+impl Reduce {
+    /// The reduction `name`, taking `axes` and `keepdims`.
+    const fn new(name: &'static str, summary: &'static str) -> Reduce {
+        const ATTRS: &[AttrSpec] = &[AttrSpec::req("axes", AttrKind::Ints), AttrSpec::opt("keepdims", AttrKind::Bool)];
+        Reduce { spec: OpSpec::new(name, summary).attrs(ATTRS) }
+    }
 }
 
 impl OpDef for Reduce {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn summary(&self) -> &'static str {
-        self.summary
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(1)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const { &[AttrSpec::req("axes", AttrKind::Ints), AttrSpec::opt("keepdims", AttrKind::Bool)] }
+    fn spec(&self) -> &OpSpec {
+        &self.spec
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let x = cx.tensor_of(0, DTypeClass::Numeric)?;
@@ -54,45 +49,36 @@ impl OpDef for Reduce {
 }
 
 /// Sum over `axes`.
-pub static REDUCE_SUM: Reduce = Reduce { name: "tg.reduce_sum", summary: "the sum of the elements along `axes`" };
+pub static REDUCE_SUM: Reduce = Reduce::new("tg.reduce_sum", "the sum of the elements along `axes`");
 /// Product over `axes`.
-pub static REDUCE_PROD: Reduce = Reduce { name: "tg.reduce_prod", summary: "the product of the elements along `axes`" };
+pub static REDUCE_PROD: Reduce = Reduce::new("tg.reduce_prod", "the product of the elements along `axes`");
 /// Maximum over `axes` (NaN-propagating).
-pub static REDUCE_MAX: Reduce =
-    Reduce { name: "tg.reduce_max", summary: "the largest element along `axes`, NaN-propagating" };
+pub static REDUCE_MAX: Reduce = Reduce::new("tg.reduce_max", "the largest element along `axes`, NaN-propagating");
 /// Minimum over `axes` (NaN-propagating).
-pub static REDUCE_MIN: Reduce =
-    Reduce { name: "tg.reduce_min", summary: "the smallest element along `axes`, NaN-propagating" };
+pub static REDUCE_MIN: Reduce = Reduce::new("tg.reduce_min", "the smallest element along `axes`, NaN-propagating");
 
 /// `tg.argmax %x {axis = 1}` and `tg.argmin`: the `i64` index of the extreme
 /// element along `axis` (ONNX ArgMax/ArgMin): the first one on ties, the
 /// last with `select_last_index`; `keepdims` keeps the axis as size 1.
 pub struct ArgReduce {
-    name: &'static str,
-    summary: &'static str,
+    spec: OpSpec,
+}
+
+impl ArgReduce {
+    /// The index reduction `name`, taking `axis`, `keepdims` and `select_last_index`.
+    const fn new(name: &'static str, summary: &'static str) -> ArgReduce {
+        const ATTRS: &[AttrSpec] = &[
+            AttrSpec::req("axis", AttrKind::Int),
+            AttrSpec::opt("keepdims", AttrKind::Bool),
+            AttrSpec::opt("select_last_index", AttrKind::Bool),
+        ];
+        ArgReduce { spec: OpSpec::new(name, summary).attrs(ATTRS) }
+    }
 }
 
 impl OpDef for ArgReduce {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn summary(&self) -> &'static str {
-        self.summary
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(1)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const {
-            &[
-                AttrSpec::req("axis", AttrKind::Int),
-                AttrSpec::opt("keepdims", AttrKind::Bool),
-                AttrSpec::opt("select_last_index", AttrKind::Bool),
-            ]
-        }
+    fn spec(&self) -> &OpSpec {
+        &self.spec
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let x = cx.tensor_of(0, DTypeClass::Numeric)?;
@@ -107,37 +93,24 @@ impl OpDef for ArgReduce {
 }
 
 /// Index of the largest element along `axis`.
-pub static ARGMAX: ArgReduce =
-    ArgReduce { name: "tg.argmax", summary: "the i64 index of the largest element along `axis`" };
+pub static ARGMAX: ArgReduce = ArgReduce::new("tg.argmax", "the i64 index of the largest element along `axis`");
 /// Index of the smallest element along `axis`.
-pub static ARGMIN: ArgReduce =
-    ArgReduce { name: "tg.argmin", summary: "the i64 index of the smallest element along `axis`" };
+pub static ARGMIN: ArgReduce = ArgReduce::new("tg.argmin", "the i64 index of the smallest element along `axis`");
 
 /// `tg.cumsum %x {axis = 0}`: running sum along `axis` (ONNX CumSum);
 /// `exclusive` leaves out the element itself, `reverse` sums from the end.
 pub struct CumSum;
 
 impl OpDef for CumSum {
-    fn name(&self) -> &'static str {
-        "tg.cumsum"
-    }
-    fn summary(&self) -> &'static str {
-        "the running sum along `axis`"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE | Traits::SAME_TYPE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(1)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const {
-            &[
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new("tg.cumsum", "the running sum along `axis`")
+            .traits(Traits::PURE.union(Traits::SAME_TYPE))
+            .attrs(&[
                 AttrSpec::req("axis", AttrKind::Int),
                 AttrSpec::opt("exclusive", AttrKind::Bool),
                 AttrSpec::opt("reverse", AttrKind::Bool),
-            ]
-        }
+            ]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let x = cx.tensor_of(0, DTypeClass::Numeric)?;

@@ -5,7 +5,7 @@
 use crate::dim::Dim;
 use crate::dtype::{DType, DTypeClass};
 use crate::infer::{same_dtype, show_dims, InferCx};
-use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, Traits};
+use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, OpSpec, Traits};
 use crate::types::{TensorType, Type};
 
 /// The one size two dims that must agree stand for: the known one where the
@@ -27,20 +27,10 @@ pub const SLICE_TO_END: i64 = i64::MAX / 2;
 pub struct BroadcastTo;
 
 impl OpDef for BroadcastTo {
-    fn name(&self) -> &'static str {
-        "tg.broadcast_to"
-    }
-    fn summary(&self) -> &'static str {
-        "x broadcast (numpy rules) to `shape`"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(1)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const { &[AttrSpec::req("shape", AttrKind::Shape)] }
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new("tg.broadcast_to", "x broadcast (numpy rules) to `shape`")
+            .attrs(&[AttrSpec::req("shape", AttrKind::Shape)]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let x = cx.tensor(0)?;
@@ -78,20 +68,10 @@ pub static BROADCAST_TO: BroadcastTo = BroadcastTo;
 pub struct Reshape;
 
 impl OpDef for Reshape {
-    fn name(&self) -> &'static str {
-        "tg.reshape"
-    }
-    fn summary(&self) -> &'static str {
-        "x's elements, row-major, under the new `shape`"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(1)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const { &[AttrSpec::req("shape", AttrKind::Shape)] }
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new("tg.reshape", "x's elements, row-major, under the new `shape`")
+            .attrs(&[AttrSpec::req("shape", AttrKind::Shape)]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let x = cx.tensor(0)?;
@@ -132,20 +112,10 @@ pub static RESHAPE: Reshape = Reshape;
 pub struct Transpose;
 
 impl OpDef for Transpose {
-    fn name(&self) -> &'static str {
-        "tg.transpose"
-    }
-    fn summary(&self) -> &'static str {
-        "x with its axes permuted: result axis i is axis perm[i]"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(1)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const { &[AttrSpec::req("perm", AttrKind::Ints)] }
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new("tg.transpose", "x with its axes permuted: result axis i is axis perm[i]")
+            .attrs(&[AttrSpec::req("perm", AttrKind::Ints)]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let x = cx.tensor(0)?;
@@ -209,27 +179,15 @@ fn slice_dim(dim: &Dim, start: i64, end: i64, step: i64) -> Dim {
 pub struct Slice;
 
 impl OpDef for Slice {
-    fn name(&self) -> &'static str {
-        "tg.slice"
-    }
-    fn summary(&self) -> &'static str {
-        "the strided sub-range [starts, ends) of x along `axes` (ONNX Slice)"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(1)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const {
-            &[
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec =
+            OpSpec::new("tg.slice", "the strided sub-range [starts, ends) of x along `axes` (ONNX Slice)").attrs(&[
                 AttrSpec::req("starts", AttrKind::Ints),
                 AttrSpec::req("ends", AttrKind::Ints),
                 AttrSpec::opt("axes", AttrKind::Ints),
                 AttrSpec::opt("steps", AttrKind::Ints),
-            ]
-        }
+            ]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let x = cx.tensor(0)?;
@@ -277,26 +235,16 @@ pub static SLICE: Slice = Slice;
 pub struct Pad;
 
 impl OpDef for Pad {
-    fn name(&self) -> &'static str {
-        "tg.pad"
-    }
-    fn summary(&self) -> &'static str {
-        "x padded by `low`/`high` per axis with a constant, a reflection or the edge"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(2)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const {
-            &[
-                AttrSpec::req("low", AttrKind::Ints),
-                AttrSpec::req("high", AttrKind::Ints),
-                AttrSpec::opt("mode", AttrKind::Str),
-            ]
-        }
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec =
+            OpSpec::new("tg.pad", "x padded by `low`/`high` per axis with a constant, a reflection or the edge")
+                .operands(Arity::Exactly(2))
+                .attrs(&[
+                    AttrSpec::req("low", AttrKind::Ints),
+                    AttrSpec::req("high", AttrKind::Ints),
+                    AttrSpec::opt("mode", AttrKind::Str),
+                ]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let x = cx.tensor(0)?;
@@ -345,20 +293,11 @@ pub static PAD: Pad = Pad;
 pub struct Concat;
 
 impl OpDef for Concat {
-    fn name(&self) -> &'static str {
-        "tg.concat"
-    }
-    fn summary(&self) -> &'static str {
-        "the operands joined along `axis`"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::AtLeast(1)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const { &[AttrSpec::req("axis", AttrKind::Int)] }
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new("tg.concat", "the operands joined along `axis`")
+            .operands(Arity::AtLeast(1))
+            .attrs(&[AttrSpec::req("axis", AttrKind::Int)]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let ts = cx.tensors()?;
@@ -402,20 +341,11 @@ pub static CONCAT: Concat = Concat;
 pub struct Reverse;
 
 impl OpDef for Reverse {
-    fn name(&self) -> &'static str {
-        "tg.reverse"
-    }
-    fn summary(&self) -> &'static str {
-        "x with the element order along `axes` reversed"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE | Traits::SAME_TYPE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(1)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const { &[AttrSpec::req("axes", AttrKind::Ints)] }
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new("tg.reverse", "x with the element order along `axes` reversed")
+            .traits(Traits::PURE.union(Traits::SAME_TYPE))
+            .attrs(&[AttrSpec::req("axes", AttrKind::Ints)]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let x = cx.tensor(0)?;
@@ -432,26 +362,15 @@ pub static REVERSE: Reverse = Reverse;
 pub struct Iota;
 
 impl OpDef for Iota {
-    fn name(&self) -> &'static str {
-        "tg.iota"
-    }
-    fn summary(&self) -> &'static str {
-        "a tensor of `shape` holding each element's index along `axis`"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(0)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const {
-            &[
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new("tg.iota", "a tensor of `shape` holding each element's index along `axis`")
+            .operands(Arity::Exactly(0))
+            .attrs(&[
                 AttrSpec::req("shape", AttrKind::Shape),
                 AttrSpec::req("dtype", AttrKind::DType),
                 AttrSpec::req("axis", AttrKind::Int),
-            ]
-        }
+            ]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let shape = cx.shape("shape")?;
@@ -471,17 +390,9 @@ pub static IOTA: Iota = Iota;
 pub struct ShapeOf;
 
 impl OpDef for ShapeOf {
-    fn name(&self) -> &'static str {
-        "tg.shape_of"
-    }
-    fn summary(&self) -> &'static str {
-        "the dims of x as a rank-1 i64 tensor"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(1)
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new("tg.shape_of", "the dims of x as a rank-1 i64 tensor");
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let x = cx.tensor(0)?;

@@ -3,8 +3,8 @@
 
 use crate::dim::Dim;
 use crate::dtype::{DType, DTypeClass};
-use crate::infer::InferCx;
-use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, Traits};
+use crate::infer::{normalize_axis, InferCx};
+use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, OpSpec};
 use crate::types::{TensorType, Type};
 
 /// The two results of a sort: values of `values`'s type and `i64` indices.
@@ -13,32 +13,26 @@ fn values_and_indices(values: TensorType) -> Vec<Type> {
     vec![Type::Tensor(values), Type::Tensor(indices)]
 }
 
+/// The optional attribute `axis` (default -1, the last axis) as an axis of
+/// a rank-`rank` tensor.
+fn axis_or_last(cx: &InferCx, rank: usize) -> Result<usize, String> {
+    normalize_axis(cx.int_or("axis", -1)?, rank).map_err(|e| format!("attribute 'axis': {e}"))
+}
+
 /// `%v, %i = tg.sort %x {axis = -1, descending = false}`: stable sort along
 /// `axis` (NaNs last); `%i` holds each value's position in `x`.
 pub struct Sort;
 
 impl OpDef for Sort {
-    fn name(&self) -> &'static str {
-        "tg.sort"
-    }
-    fn summary(&self) -> &'static str {
-        "x stably sorted along `axis`, with the i64 source positions"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(1)
-    }
-    fn results(&self) -> Arity {
-        Arity::Exactly(2)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const { &[AttrSpec::opt("axis", AttrKind::Int), AttrSpec::opt("descending", AttrKind::Bool)] }
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new("tg.sort", "x stably sorted along `axis`, with the i64 source positions")
+            .results(Arity::Exactly(2))
+            .attrs(&[AttrSpec::opt("axis", AttrKind::Int), AttrSpec::opt("descending", AttrKind::Bool)]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let x = cx.tensor_of(0, DTypeClass::Numeric)?;
-        crate::infer::normalize_axis(cx.int_or("axis", -1)?, x.rank()).map_err(|e| format!("attribute 'axis': {e}"))?;
+        axis_or_last(cx, x.rank())?;
         cx.bool_or("descending", false)?;
         Ok(values_and_indices(x.clone()))
     }
@@ -54,35 +48,21 @@ pub static SORT: Sort = Sort;
 pub struct TopK;
 
 impl OpDef for TopK {
-    fn name(&self) -> &'static str {
-        "tg.topk"
-    }
-    fn summary(&self) -> &'static str {
-        "the k largest (or smallest) elements along `axis`, with their i64 positions"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(1)
-    }
-    fn results(&self) -> Arity {
-        Arity::Exactly(2)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const {
-            &[
-                AttrSpec::req("k", AttrKind::Int),
-                AttrSpec::opt("axis", AttrKind::Int),
-                AttrSpec::opt("largest", AttrKind::Bool),
-                AttrSpec::opt("sorted", AttrKind::Bool),
-            ]
-        }
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec =
+            OpSpec::new("tg.topk", "the k largest (or smallest) elements along `axis`, with their i64 positions")
+                .results(Arity::Exactly(2))
+                .attrs(&[
+                    AttrSpec::req("k", AttrKind::Int),
+                    AttrSpec::opt("axis", AttrKind::Int),
+                    AttrSpec::opt("largest", AttrKind::Bool),
+                    AttrSpec::opt("sorted", AttrKind::Bool),
+                ]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let x = cx.tensor_of(0, DTypeClass::Numeric)?;
-        let axis = crate::infer::normalize_axis(cx.int_or("axis", -1)?, x.rank())
-            .map_err(|e| format!("attribute 'axis': {e}"))?;
+        let axis = axis_or_last(cx, x.rank())?;
         cx.bool_or("largest", true)?;
         cx.bool_or("sorted", true)?;
         let k = cx.int("k")?;

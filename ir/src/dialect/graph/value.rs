@@ -2,27 +2,18 @@
 
 use crate::attr::Attr;
 use crate::infer::InferCx;
-use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, Traits};
+use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, OpSpec};
 use crate::types::Type;
 
 /// `%c = tg.constant {value = dense<[1.0, 2.0]> : tensor<2xf32>}`: a literal tensor.
 pub struct Constant;
 
 impl OpDef for Constant {
-    fn name(&self) -> &'static str {
-        "tg.constant"
-    }
-    fn summary(&self) -> &'static str {
-        "a literal tensor given by the dense attribute `value`"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(0)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const { &[AttrSpec::req("value", AttrKind::Dense)] }
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new("tg.constant", "a literal tensor given by the dense attribute `value`")
+            .operands(Arity::Exactly(0))
+            .attrs(&[AttrSpec::req("value", AttrKind::Dense)]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         match cx.attr("value")? {
@@ -39,20 +30,12 @@ pub static CONSTANT: Constant = Constant;
 pub struct Param;
 
 impl OpDef for Param {
-    fn name(&self) -> &'static str {
-        "tg.param"
-    }
-    fn summary(&self) -> &'static str {
-        "the current value of the module parameter `sym` (a trainable weight)"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(0)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const { &[AttrSpec::req("sym", AttrKind::Symbol)] }
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec =
+            OpSpec::new("tg.param", "the current value of the module parameter `sym` (a trainable weight)")
+                .operands(Arity::Exactly(0))
+                .attrs(&[AttrSpec::req("sym", AttrKind::Symbol)]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let name = cx.symbol("sym")?;

@@ -4,7 +4,7 @@
 use crate::dim::Dim;
 use crate::dtype::DTypeClass;
 use crate::infer::InferCx;
-use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, Traits};
+use crate::op::{AttrKind, AttrSpec, OpDef, OpRef, OpSpec};
 use crate::types::{TensorType, Type};
 
 /// How a window slides along one axis.
@@ -84,6 +84,25 @@ pub fn per_axis(cx: &InferCx, name: &str, n: usize, default: i64, min: Option<i6
     Ok(values)
 }
 
+/// The attributes `strides`, `dilations`, `pad_low` and `pad_high` (read in
+/// that order, defaults 1, 1, 0, 0) as one [`WindowAxis`] for each of `n`
+/// axes, without input dilation.
+pub fn window_axes(cx: &InferCx, n: usize) -> Result<Vec<WindowAxis>, String> {
+    let strides = per_axis(cx, "strides", n, 1, Some(1))?;
+    let dilations = per_axis(cx, "dilations", n, 1, Some(1))?;
+    let pad_low = per_axis(cx, "pad_low", n, 0, None)?;
+    let pad_high = per_axis(cx, "pad_high", n, 0, None)?;
+    Ok((0..n)
+        .map(|i| WindowAxis {
+            lhs_dilation: 1,
+            pad_low: pad_low[i],
+            pad_high: pad_high[i],
+            dilation: dilations[i],
+            stride: strides[i],
+        })
+        .collect())
+}
+
 /// `tg.reduce_window %x {kind = "max", window = [1, 1, 3, 3], strides = [1, 1, 2, 2]}`:
 /// pooling. Every position of a window sliding over all axes of `x` reduces
 /// to one element with `kind` (`"sum"`, `"max"` or `"min"`); padding holds
@@ -93,29 +112,17 @@ pub fn per_axis(cx: &InferCx, name: &str, n: usize, default: i64, min: Option<i6
 pub struct ReduceWindow;
 
 impl OpDef for ReduceWindow {
-    fn name(&self) -> &'static str {
-        "tg.reduce_window"
-    }
-    fn summary(&self) -> &'static str {
-        "each window position of x reduced by `kind` (pooling)"
-    }
-    fn traits(&self) -> Traits {
-        Traits::PURE
-    }
-    fn operands(&self) -> Arity {
-        Arity::Exactly(1)
-    }
-    fn attrs(&self) -> &'static [AttrSpec] {
-        const {
-            &[
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new("tg.reduce_window", "each window position of x reduced by `kind` (pooling)")
+            .attrs(&[
                 AttrSpec::req("kind", AttrKind::Str),
                 AttrSpec::req("window", AttrKind::Ints),
                 AttrSpec::opt("strides", AttrKind::Ints),
                 AttrSpec::opt("dilations", AttrKind::Ints),
                 AttrSpec::opt("pad_low", AttrKind::Ints),
                 AttrSpec::opt("pad_high", AttrKind::Ints),
-            ]
-        }
+            ]);
+        &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let x = cx.tensor_of(0, DTypeClass::Numeric)?;
@@ -129,19 +136,9 @@ impl OpDef for ReduceWindow {
         if window.iter().any(|&w| !(1..=WINDOW_LIMIT).contains(&w)) {
             return Err(format!("attribute 'window' must hold sizes from 1 to {WINDOW_LIMIT}, got {window:?}"));
         }
-        let strides = per_axis(cx, "strides", rank, 1, Some(1))?;
-        let dilations = per_axis(cx, "dilations", rank, 1, Some(1))?;
-        let pad_low = per_axis(cx, "pad_low", rank, 0, None)?;
-        let pad_high = per_axis(cx, "pad_high", rank, 0, None)?;
+        let axes = window_axes(cx, rank)?;
         let mut dims = Vec::with_capacity(rank);
-        for (i, d) in x.dims.iter().enumerate() {
-            let axis = WindowAxis {
-                lhs_dilation: 1,
-                pad_low: pad_low[i],
-                pad_high: pad_high[i],
-                dilation: dilations[i],
-                stride: strides[i],
-            };
+        for (i, (d, axis)) in x.dims.iter().zip(axes).enumerate() {
             dims.push(window_out(d, &Dim::Known(window[i] as u64), axis).map_err(|e| format!("axis {i}: {e}"))?);
         }
         Ok(vec![Type::Tensor(TensorType::new(dims, x.dtype))])
