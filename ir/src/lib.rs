@@ -29,6 +29,7 @@ pub mod dialect;
 pub mod dim;
 pub mod dtype;
 pub mod equiv;
+pub mod eval;
 pub mod func;
 pub mod id;
 pub mod infer;
@@ -37,6 +38,7 @@ pub mod module;
 pub mod op;
 pub mod parse;
 pub mod print;
+pub mod tensor;
 pub mod types;
 pub mod verify;
 

@@ -19,12 +19,14 @@
 pub mod canonicalize;
 pub mod cse;
 pub mod dce;
+pub mod eval;
 pub mod manager;
 pub mod rewrite;
 pub mod shape_infer;
 #[cfg(test)]
 mod testing;
 
+pub use eval::Evaluator;
 pub use manager::{lookup, registered, Pass, PassManager, PassOptions, Pipeline};
 pub use rewrite::{apply_patterns, Pattern, Rewrite, RewriteStats};
 pub use tessera_ir::verify::VerifiedModule;
