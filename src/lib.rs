@@ -8,6 +8,7 @@
 //! | `tessera-passes` | the pass manager and IR-to-IR transformations |
 
 pub mod inspect;
+pub mod model;
 
 use std::fmt;
 use std::path::Path;

@@ -1,6 +1,7 @@
 //! Command-line arguments and the dispatch to each subcommand.
 
 mod opt;
+mod run;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -18,21 +19,23 @@ pub struct Cli {
 enum Command {
     /// Run a pass pipeline over a .tir file and print the result.
     Opt(opt::OptArgs),
-    /// Print a module's IR and a summary: functions, op counts, parameters.
+    /// Print a model's IR and a summary: functions, op counts, parameters;
+    /// for ONNX also the operator coverage (without failing on unsupported ops).
     Inspect {
-        /// The .tir file to inspect.
+        /// The model: `.onnx` or `.tir`.
         file: PathBuf,
     },
+    /// Run a model on `.npy` inputs and write `.npy` outputs.
+    Run(run::RunArgs),
 }
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Opt(args) => opt::run(args),
+        Command::Run(args) => run::run(args),
         Command::Inspect { file } => {
-            let loaded = tessera::load(&file)?;
-            let verified = tessera_ir::verify::VerifiedModule::new(loaded.module.clone()).map_err(|d| loaded.render(&d))?;
-            print!("{}", tessera::inspect::report(verified.module()));
+            print!("{}", tessera::inspect::inspect_file(&file)?);
             Ok(())
         }
     }

@@ -9,8 +9,11 @@
 //! cargo test` and read the diff.
 
 mod cli;
+mod cli_run;
+mod corpus;
 mod fixture;
 mod invalid;
+mod onnx_conformance;
 mod ops;
 mod passes;
 mod roundtrip;

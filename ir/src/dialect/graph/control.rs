@@ -1,10 +1,13 @@
 //! Control flow: `tg.return`, `tg.yield`, `tg.call`, and the region ops
 //! `tg.if` and `tg.loop`.
 
+use super::kernels::{scalar_bool, scalar_i64, stack};
 use crate::dim::{Dim, Symbol};
 use crate::dtype::DType;
+use crate::eval::EvalCx;
 use crate::infer::InferCx;
 use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, OpSpec, Traits};
+use crate::tensor::{Data, Tensor};
 use crate::types::{TensorType, Type};
 use std::collections::HashMap;
 
@@ -67,6 +70,10 @@ impl OpDef for Call {
                 .map_err(|e| format!("argument #{i} of @{name}: expected {param}, got {actual}{e}"))?;
         }
         Ok(results.iter().map(|t| substitute(t, &bound)).collect())
+    }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let name = cx.op.symbol("sym")?;
+        cx.env.call(name, cx.inputs.to_vec())
     }
 }
 
@@ -166,6 +173,10 @@ impl OpDef for If {
             .map(|(i, (a, b))| join(a, b).ok_or_else(|| format!("result #{i}: the branches yield {a} and {b}")))
             .collect()
     }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let cond = scalar_bool(cx.input(0)?, "the condition")?;
+        cx.env.run_region(if cond { 0 } else { 1 }, Vec::new())
+    }
 }
 
 /// The `tg.if` op.
@@ -174,8 +185,12 @@ pub static IF: If = If;
 /// `%v, %s = tg.loop %max_trips, %cond, %init... { ^bb0(%i: tensor<i64>,
 /// %c: tensor<i1>, %v...): ... tg.yield %c_next, %v_next..., %scan... }`
 /// with ONNX `Loop` semantics: runs while `i < max_trips` and the condition
-/// holds; results are the final carried values, then each scan output
-/// stacked along a new leading axis of unknown length.
+/// holds (both checked before each iteration, so a false condition or a
+/// trip count of 0 or less runs nothing); results are the final carried
+/// values, then each scan output stacked along a new leading axis of
+/// unknown length (the iteration count). Every iteration must give a scan
+/// output the same shape; with no iteration its shape is `[0, ...]`, the
+/// trailing dims taken from the declared result type.
 pub struct Loop;
 
 impl OpDef for Loop {
@@ -241,6 +256,48 @@ impl OpDef for Loop {
             results.push(Type::Tensor(TensorType::new(dims, t.dtype)));
         }
         Ok(results)
+    }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let max_trips = scalar_i64(cx.input(0)?, "the trip count")?;
+        let mut cond = scalar_bool(cx.input(1)?, "the condition")?;
+        let mut carried = cx.inputs.get(2..).unwrap_or_default().to_vec();
+        let n = carried.len();
+        let scan_count = cx.results.len().saturating_sub(n);
+        let mut scans: Vec<Vec<Tensor>> = vec![Vec::new(); scan_count];
+        let mut i = 0;
+        while i < max_trips && cond {
+            let mut args = vec![
+                Tensor::new(DType::I64, Vec::new(), Data::Int(vec![i]))?,
+                Tensor::new(DType::I1, Vec::new(), Data::Bool(vec![cond]))?,
+            ];
+            args.extend(carried);
+            let yields = cx.env.run_region(0, args)?;
+            if yields.len() != 1 + n + scan_count {
+                return Err(format!(
+                    "iteration {i}: the body yielded {} value(s), expected {}",
+                    yields.len(),
+                    1 + n + scan_count
+                ));
+            }
+            cond = scalar_bool(&yields[0], "the condition the body yields")?;
+            let mut rest = yields.into_iter().skip(1);
+            carried = rest.by_ref().take(n).collect();
+            for (k, value) in rest.enumerate() {
+                scans[k].push(value);
+            }
+            i += 1;
+        }
+        for (k, parts) in scans.into_iter().enumerate() {
+            let ty = cx.results[n + k].as_tensor().ok_or_else(|| format!("scan output #{k} is not a tensor"))?;
+            let item = match parts.first() {
+                Some(first) => first.shape().to_vec(),
+                None => cx
+                    .sizes(ty.dims.get(1..).unwrap_or_default())
+                    .map_err(|e| format!("scan output #{k} after no iteration: {e}"))?,
+            };
+            carried.push(stack(ty.dtype, &item, &parts).map_err(|e| format!("scan output #{k}: {e}"))?);
+        }
+        Ok(carried)
     }
 }
 

@@ -2,11 +2,14 @@
 //! `tg.gather_nd`, `tg.scatter` and `tg.scatter_nd` (ONNX semantics;
 //! negative indices count from the end of their axis).
 
+use super::layout::{flat_indices, identity_offsets, take, AxisOffsets, Elem};
 use super::shape::unify_dims;
 use crate::dim::Dim;
 use crate::dtype::DType;
+use crate::eval::EvalCx;
 use crate::infer::{show_dims, InferCx};
 use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, OpSpec};
+use crate::tensor::{strides, Data, Tensor};
 use crate::types::{TensorType, Type};
 
 /// The reductions `tg.scatter` and `tg.scatter_nd` combine duplicates with.
@@ -59,6 +62,125 @@ fn expect_dims(what: &str, actual: &TensorType, expected: &[Dim]) -> Result<(), 
     }
 }
 
+/// Index `i` into an axis of size `n`, negative counting from the end.
+fn resolve_index(i: i64, n: usize, axis: usize) -> Result<usize, String> {
+    let j = if i < 0 { i.checked_add(n as i64) } else { Some(i) };
+    j.and_then(|j| usize::try_from(j).ok())
+        .filter(|&j| j < n)
+        .ok_or_else(|| format!("index {i} is out of range for axis {axis} of size {n}"))
+}
+
+/// For ops whose indices have the rank of the data and replace the
+/// coordinate on `axis` (gather_elements, scatter): the flat data index
+/// each index element addresses.
+fn element_targets(data: &Tensor, indices: &Tensor, axis: usize) -> Result<Vec<usize>, String> {
+    let fits = indices.rank() == data.rank()
+        && (0..data.rank()).all(|d| d == axis || indices.shape()[d] <= data.shape()[d]);
+    if !fits {
+        return Err(format!(
+            "the indices {:?} must have the rank of the data {:?} and no larger size off axis {axis}",
+            indices.shape(),
+            data.shape()
+        ));
+    }
+    let st = strides(data.shape());
+    let axes: Vec<AxisOffsets> = (0..data.rank())
+        .map(|d| if d == axis { vec![Some(0); indices.shape()[d]] } else { identity_offsets(indices.shape()[d], st[d]) })
+        .collect();
+    let n = data.shape()[axis];
+    flat_indices(&axes)
+        .zip(indices.to_i64s())
+        .map(|(base, i)| Ok(base.unwrap_or(0) + resolve_index(i, n, axis)? * st[axis]))
+        .collect()
+}
+
+/// For ops whose indices hold tuples on their last axis (gather_nd,
+/// scatter_nd): the flat data index of the first element of the slice each
+/// tuple addresses. The first `batch` axes of data and indices run in
+/// lockstep; the tuples address the data axes after them.
+fn tuple_targets(data: &Tensor, indices: &Tensor, batch: usize) -> Result<Vec<usize>, String> {
+    let (r, q) = (data.rank(), indices.rank());
+    let k = indices.shape().last().copied().ok_or("the indices must have rank 1 or more")?;
+    if batch >= q || batch + k > r || data.shape()[..batch] != indices.shape()[..batch] {
+        return Err(format!(
+            "index tuples of length {k} in {:?} do not fit the data {:?} with {batch} batch dim(s)",
+            indices.shape(),
+            data.shape()
+        ));
+    }
+    let st = strides(data.shape());
+    let batch_stride: usize = data.shape()[batch..].iter().product();
+    let per_batch: usize = indices.shape()[batch..q - 1].iter().product();
+    let groups: usize = indices.shape()[..q - 1].iter().product();
+    let raw = indices.to_i64s();
+    (0..groups)
+        .map(|g| {
+            let mut offset = g / per_batch * batch_stride;
+            for (j, &i) in raw[g * k..(g + 1) * k].iter().enumerate() {
+                let axis = batch + j;
+                offset += resolve_index(i, data.shape()[axis], axis)? * st[axis];
+            }
+            Ok(offset)
+        })
+        .collect()
+}
+
+/// How `tg.scatter` and `tg.scatter_nd` combine an update with the element
+/// it lands on (`None`: the update replaces it; the last one wins).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Reduction {
+    None,
+    Add,
+    Mul,
+    Max,
+    Min,
+}
+
+impl Reduction {
+    /// The `reduction` attribute of `cx`'s op.
+    fn of(cx: &InferCx) -> Result<Reduction, String> {
+        Ok(match cx.choice("reduction", REDUCTIONS, "none")? {
+            "add" => Reduction::Add,
+            "mul" => Reduction::Mul,
+            "max" => Reduction::Max,
+            "min" => Reduction::Min,
+            _ => Reduction::None,
+        })
+    }
+
+    fn apply<T: Elem>(self, old: T, update: T) -> T {
+        match self {
+            Reduction::None => update,
+            Reduction::Add => old.plus(update),
+            Reduction::Mul => old.times(update),
+            Reduction::Max => old.maximum(update),
+            Reduction::Min => old.minimum(update),
+        }
+    }
+}
+
+/// A copy of `data` where, for each pair `(to, from)` in order, element
+/// `to` is combined by `reduction` with element `from` of `updates`.
+fn scatter_data(data: &Data, updates: &Data, pairs: &[(usize, usize)], reduction: Reduction) -> Result<Data, String> {
+    fn apply<T: Elem>(data: &[T], updates: &[T], pairs: &[(usize, usize)], reduction: Reduction) -> Result<Vec<T>, String> {
+        let mut out = data.to_vec();
+        for &(to, from) in pairs {
+            match (out.get_mut(to), updates.get(from)) {
+                (Some(slot), Some(&u)) => *slot = reduction.apply(*slot, u),
+                _ => return Err("an update or its target is out of range".into()),
+            }
+        }
+        Ok(out)
+    }
+    Ok(match (data, updates) {
+        (Data::Float(d), Data::Float(u)) => Data::Float(apply(d, u, pairs, reduction)?),
+        (Data::Int(d), Data::Int(u)) => Data::Int(apply(d, u, pairs, reduction)?),
+        (Data::UInt(d), Data::UInt(u)) => Data::UInt(apply(d, u, pairs, reduction)?),
+        (Data::Bool(d), Data::Bool(u)) => Data::Bool(apply(d, u, pairs, reduction)?),
+        _ => return Err("the updates must have the dtype of the data".into()),
+    })
+}
+
 /// `tg.gather %data, %indices {axis = 0}` (ONNX Gather): picks slices of
 /// `data` along `axis`; the result is `data.shape[:axis] + indices.shape +
 /// data.shape[axis+1:]`.
@@ -78,6 +200,21 @@ impl OpDef for Gather {
         dims.extend(idx.dims.iter().cloned());
         dims.extend(data.dims[axis + 1..].iter().cloned());
         Ok(vec![Type::Tensor(TensorType::new(dims, data.dtype))])
+    }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let (data, idx) = (cx.input(0)?, cx.input(1)?);
+        let axis = cx.op.axis("axis", data.rank())?;
+        let n = data.shape()[axis];
+        let rows = idx.to_i64s().into_iter().map(|i| resolve_index(i, n, axis)).collect::<Result<Vec<_>, _>>()?;
+        let outer: usize = data.shape()[..axis].iter().product();
+        let inner: usize = data.shape()[axis + 1..].iter().product();
+        let rows = &rows;
+        let indices = (0..outer)
+            .flat_map(|o| rows.iter().flat_map(move |&p| (0..inner).map(move |i| Some((o * n + p) * inner + i))));
+        let mut shape = data.shape()[..axis].to_vec();
+        shape.extend_from_slice(idx.shape());
+        shape.extend_from_slice(&data.shape()[axis + 1..]);
+        Ok(vec![Tensor::new(data.dtype(), shape, take(data.data(), indices)?)?])
     }
 }
 
@@ -104,6 +241,13 @@ impl OpDef for GatherElements {
         cx.axis("axis", data.rank())?;
         expect_rank_of_data(idx, data)?;
         Ok(vec![Type::Tensor(idx.with_dtype(data.dtype))])
+    }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let (data, idx) = (cx.input(0)?, cx.input(1)?);
+        let axis = cx.op.axis("axis", data.rank())?;
+        let targets = element_targets(data, idx, axis)?;
+        let picked = take(data.data(), targets.into_iter().map(Some))?;
+        Ok(vec![Tensor::new(data.dtype(), idx.shape().to_vec(), picked)?])
     }
 }
 
@@ -149,6 +293,18 @@ impl OpDef for GatherNd {
         dims.extend(data.dims[b + k..].iter().cloned());
         Ok(vec![Type::Tensor(TensorType::new(dims, data.dtype))])
     }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let (data, idx) = (cx.input(0)?, cx.input(1)?);
+        let b = cx.op.int_or("batch_dims", 0)?;
+        let b = usize::try_from(b).map_err(|_| format!("batch_dims must be >= 0, got {b}"))?;
+        let starts = tuple_targets(data, idx, b)?;
+        let k = idx.shape()[idx.rank() - 1];
+        let slice: usize = data.shape()[b + k..].iter().product();
+        let indices = starts.iter().flat_map(|&s| (s..s + slice).map(Some));
+        let mut shape = idx.shape()[..idx.rank() - 1].to_vec();
+        shape.extend_from_slice(&data.shape()[b + k..]);
+        Ok(vec![Tensor::new(data.dtype(), shape, take(data.data(), indices)?)?])
+    }
 }
 
 /// The `tg.gather_nd` op.
@@ -180,6 +336,17 @@ impl OpDef for Scatter {
         expect_rank_of_data(idx, data)?;
         expect_dims("the updates (like the indices)", updates, &idx.dims)?;
         Ok(vec![Type::Tensor(data.clone())])
+    }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let (data, idx, updates) = (cx.input(0)?, cx.input(1)?, cx.input(2)?);
+        let axis = cx.op.axis("axis", data.rank())?;
+        let reduction = Reduction::of(&cx.op)?;
+        if updates.shape() != idx.shape() {
+            return Err(format!("the updates {:?} must have the shape of the indices {:?}", updates.shape(), idx.shape()));
+        }
+        let pairs: Vec<(usize, usize)> = element_targets(data, idx, axis)?.into_iter().zip(0..).collect();
+        let out = scatter_data(data.data(), updates.data(), &pairs, reduction)?;
+        Ok(vec![Tensor::new(data.dtype(), data.shape().to_vec(), out)?])
     }
 }
 
@@ -217,6 +384,22 @@ impl OpDef for ScatterNd {
         expected.extend(data.dims[k..].iter().cloned());
         expect_dims("the updates", updates, &expected)?;
         Ok(vec![Type::Tensor(data.clone())])
+    }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let (data, idx, updates) = (cx.input(0)?, cx.input(1)?, cx.input(2)?);
+        let reduction = Reduction::of(&cx.op)?;
+        let starts = tuple_targets(data, idx, 0)?;
+        let k = idx.shape()[idx.rank() - 1];
+        let mut expected = idx.shape()[..idx.rank() - 1].to_vec();
+        expected.extend_from_slice(&data.shape()[k..]);
+        if updates.shape() != expected {
+            return Err(format!("the updates {:?} must have shape {expected:?}", updates.shape()));
+        }
+        let slice: usize = data.shape()[k..].iter().product();
+        let pairs: Vec<(usize, usize)> =
+            starts.iter().enumerate().flat_map(|(g, &s)| (0..slice).map(move |i| (s + i, g * slice + i))).collect();
+        let out = scatter_data(data.data(), updates.data(), &pairs, reduction)?;
+        Ok(vec![Tensor::new(data.dtype(), data.shape().to_vec(), out)?])
     }
 }
 
@@ -374,5 +557,110 @@ mod tests {
                  tensor<4x4x4xf32>"
                 .into())
         );
+    }
+
+    mod eval {
+        use super::*;
+        use crate::dialect::graph::layout::testing::{arange, eval1, f32s, i64s};
+        use crate::tensor::{Data, Tensor};
+
+        fn reduction(axis: Option<i64>, r: &str) -> Attrs {
+            let a = Attrs::from([("reduction", Attr::Str(r.into()))]);
+            match axis {
+                Some(x) => a.with("axis", Attr::Int(x)),
+                None => a,
+            }
+        }
+
+        #[test]
+        fn gather_takes_slices_with_negative_indices() {
+            let data = f32s(&[3, 3], &[1.0, 1.2, 1.9, 2.3, 3.4, 3.9, 4.5, 5.7, 5.9]);
+            let out = eval1(&GATHER, &[data.clone(), i64s(&[1, 2], &[0, -1])], &axis(1)).unwrap();
+            assert_eq!(out.shape(), [3, 1, 2]);
+            assert_eq!(out, f32s(&[3, 1, 2], &[1.0, 1.9, 2.3, 3.9, 4.5, 5.9]));
+            let row = eval1(&GATHER, &[data.clone(), i64s(&[], &[-2])], &axis(0)).unwrap();
+            assert_eq!(row, f32s(&[3], &[2.3, 3.4, 3.9]));
+            let none = eval1(&GATHER, &[data.clone(), i64s(&[0], &[])], &axis(0)).unwrap();
+            assert_eq!(none.shape(), [0, 3]);
+            let err = eval1(&GATHER, &[data, i64s(&[2], &[0, 3])], &axis(0)).unwrap_err();
+            assert_eq!(err, "index 3 is out of range for axis 0 of size 3");
+            let bools = Tensor::new(DType::I1, vec![3], Data::Bool(vec![true, false, false])).unwrap();
+            let idx = Tensor::new(DType::I32, vec![2], Data::Int(vec![2, -3])).unwrap();
+            assert_eq!(eval1(&GATHER, &[bools, idx], &axis(0)).map(|t| t.to_bools()), Ok(vec![false, true]));
+        }
+
+        #[test]
+        fn gather_elements_replaces_the_axis_coordinate() {
+            let data = i64s(&[2, 2], &[1, 2, 3, 4]);
+            let out = eval1(&GATHER_ELEMENTS, &[data, i64s(&[2, 2], &[0, 0, 1, 0])], &axis(1)).unwrap();
+            assert_eq!(out.to_i64s(), [1, 1, 4, 3]);
+            let data = i64s(&[3, 3], &[1, 2, 3, 4, 5, 6, 7, 8, 9]);
+            let out = eval1(&GATHER_ELEMENTS, &[data.clone(), i64s(&[2, 3], &[1, 2, 0, 2, 0, -3])], &axis(0)).unwrap();
+            assert_eq!((out.shape(), out.to_i64s()), (&[2, 3][..], vec![4, 8, 3, 7, 2, 3]));
+            let err = eval1(&GATHER_ELEMENTS, &[data, i64s(&[1, 1], &[-4])], &axis(0)).unwrap_err();
+            assert_eq!(err, "index -4 is out of range for axis 0 of size 3");
+        }
+
+        #[test]
+        fn gather_nd_with_and_without_batch_dims() {
+            let run = |data: Tensor, idx: Tensor, b: i64| {
+                eval1(&GATHER_ND, &[data, idx], &Attrs::from([("batch_dims", Attr::Int(b))])).map(|t| (t.shape().to_vec(), t.to_i64s()))
+            };
+            let square = i64s(&[2, 2], &[0, 1, 2, 3]);
+            assert_eq!(run(square.clone(), i64s(&[2, 2], &[0, 0, 1, 1]), 0), Ok((vec![2], vec![0, 3])));
+            assert_eq!(run(square, i64s(&[2, 1], &[1, 0]), 0), Ok((vec![2, 2], vec![2, 3, 0, 1])));
+            let cube = i64s(&[2, 2, 2], &[0, 1, 2, 3, 4, 5, 6, 7]);
+            assert_eq!(run(cube.clone(), i64s(&[2, 2], &[0, 1, 1, 0]), 0), Ok((vec![2, 2], vec![2, 3, 4, 5])));
+            assert_eq!(run(cube.clone(), i64s(&[2, 1, 2], &[0, 1, 1, 0]), 0), Ok((vec![2, 1, 2], vec![2, 3, 4, 5])));
+            // Batch 0 takes row 1 of its matrix, batch 1 takes row 0 of its own.
+            assert_eq!(run(cube.clone(), i64s(&[2, 1], &[1, 0]), 1), Ok((vec![2, 2], vec![2, 3, 4, 5])));
+            assert_eq!(run(cube.clone(), i64s(&[2, 2, 2], &[1, 1, 0, -1, 0, 0, 1, 0]), 1), Ok((vec![2, 2], vec![3, 1, 4, 6])));
+            assert_eq!(run(cube.clone(), i64s(&[2, 0, 1], &[]), 1), Ok((vec![2, 0, 2], vec![])));
+            assert_eq!(run(cube, i64s(&[1, 2], &[0, 2]), 0), Err("index 2 is out of range for axis 1 of size 2".into()));
+        }
+
+        #[test]
+        fn scatter_writes_and_reduces_elements() {
+            let data = f32s(&[3, 3], &[0.0; 9]);
+            let idx = i64s(&[2, 3], &[1, 0, 2, 0, 2, 1]);
+            let upd = f32s(&[2, 3], &[1.0, 1.1, 1.2, 2.0, 2.1, 2.2]);
+            let out = eval1(&SCATTER, &[data, idx, upd], &axis(0)).unwrap();
+            assert_eq!(out, f32s(&[3, 3], &[2.0, 1.1, 0.0, 1.0, 0.0, 2.2, 0.0, 2.1, 1.2]));
+            let row = f32s(&[1, 5], &[1.0, 2.0, 3.0, 4.0, 5.0]);
+            let run = |r: &str, idx: &[i64], upd: &[f64]| {
+                let inputs = [row.clone(), i64s(&[1, 2], idx), f32s(&[1, 2], upd)];
+                eval1(&SCATTER, &inputs, &reduction(Some(1), r)).map(|t| t.to_f64s())
+            };
+            let f = |v: f64| v as f32 as f64;
+            assert_eq!(run("add", &[1, 1], &[1.1, 2.1]), Ok(vec![1.0, f(f(2.0 + f(1.1)) + f(2.1)), 3.0, 4.0, 5.0]));
+            assert_eq!(run("mul", &[1, -4], &[3.0, 5.0]), Ok(vec![1.0, 30.0, 3.0, 4.0, 5.0]));
+            assert_eq!(run("max", &[0, 4], &[0.5, 9.0]), Ok(vec![1.0, 2.0, 3.0, 4.0, 9.0]));
+            assert_eq!(run("min", &[0, 0], &[0.5, -1.0]), Ok(vec![-1.0, 2.0, 3.0, 4.0, 5.0]));
+            assert_eq!(run("none", &[2, 2], &[7.0, 8.0]), Ok(vec![1.0, 2.0, 8.0, 4.0, 5.0]));
+            assert_eq!(run("add", &[5, 0], &[0.0, 0.0]), Err("index 5 is out of range for axis 1 of size 5".into()));
+            let nan = run("max", &[3, 3], &[f64::NAN, 0.0]).unwrap();
+            assert!(nan[3].is_nan());
+        }
+
+        #[test]
+        fn scatter_nd_writes_and_reduces_slices() {
+            let data = i64s(&[8], &[1, 2, 3, 4, 5, 6, 7, 8]);
+            let out = eval1(&SCATTER_ND, &[data.clone(), i64s(&[4, 1], &[4, 3, 1, 7]), i64s(&[4], &[9, 10, 11, 12])], &Attrs::new());
+            assert_eq!(out.map(|t| t.to_i64s()), Ok(vec![1, 11, 3, 10, 9, 6, 7, 12]));
+            let run = |r: &str| {
+                let inputs = [data.clone(), i64s(&[2, 1], &[1, -7]), i64s(&[2], &[10, 20])];
+                eval1(&SCATTER_ND, &inputs, &reduction(None, r)).map(|t| t.to_i64s()[1])
+            };
+            assert_eq!((run("add"), run("mul"), run("max"), run("min")), (Ok(32), Ok(400), Ok(20), Ok(2)));
+            let grid = arange(&[2, 2, 2]);
+            let upd = f32s(&[1, 2, 2], &[-1.0, -2.0, -3.0, -4.0]);
+            let out = eval1(&SCATTER_ND, &[grid.clone(), i64s(&[1, 1], &[1]), upd], &reduction(None, "add")).unwrap();
+            assert_eq!(out.to_f64s(), [0.0, 1.0, 2.0, 3.0, 3.0, 3.0, 3.0, 3.0]);
+            let row = f32s(&[1, 2], &[5.0, 6.0]);
+            let out = eval1(&SCATTER_ND, &[grid.clone(), i64s(&[1, 2], &[0, 1]), row], &Attrs::new()).unwrap();
+            assert_eq!(out.to_f64s(), [0.0, 1.0, 5.0, 6.0, 4.0, 5.0, 6.0, 7.0]);
+            let err = eval1(&SCATTER_ND, &[grid, i64s(&[1, 1], &[2]), f32s(&[1, 2, 2], &[0.0; 4])], &Attrs::new());
+            assert_eq!(err.unwrap_err(), "index 2 is out of range for axis 0 of size 2");
+        }
     }
 }

@@ -10,6 +10,8 @@ mod build;
 pub mod control;
 pub mod elementwise;
 pub mod index;
+pub mod layout;
+pub(crate) mod kernels;
 pub mod linalg;
 pub mod reduce;
 pub mod shape;

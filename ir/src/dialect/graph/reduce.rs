@@ -1,10 +1,13 @@
 //! Reductions along axes: `tg.reduce_{sum,prod,max,min}`, `tg.argmax`,
 //! `tg.argmin` and the running sum `tg.cumsum`.
 
+use super::kernels::{bits, broadcast_index_map, max_nan, min_nan, split_at_axis};
 use crate::dim::Dim;
 use crate::dtype::{DType, DTypeClass};
+use crate::eval::EvalCx;
 use crate::infer::InferCx;
 use crate::op::{AttrKind, AttrSpec, OpDef, OpRef, OpSpec, Traits};
+use crate::tensor::{Data, Tensor};
 use crate::types::{TensorType, Type};
 
 /// The dims left after reducing `axes` (already normalised): dropped, or
@@ -20,19 +23,73 @@ fn reduced_dims(dims: &[Dim], axes: &[usize], keepdims: bool) -> Vec<Dim> {
         .collect()
 }
 
+/// The associative operation a [`Reduce`] combines elements with.
+#[derive(Copy, Clone)]
+enum Combine {
+    Sum,
+    Prod,
+    Max,
+    Min,
+}
+
+impl Combine {
+    /// The identity and the operation on floats (max and min propagate NaN).
+    fn float(self) -> (f64, fn(f64, f64) -> f64) {
+        match self {
+            Combine::Sum => (0.0, |a, b| a + b),
+            Combine::Prod => (1.0, |a, b| a * b),
+            Combine::Max => (f64::NEG_INFINITY, max_nan),
+            Combine::Min => (f64::INFINITY, min_nan),
+        }
+    }
+
+    /// The identity and the operation on signed integers of `dtype`
+    /// (wrapping; max starts from the dtype's minimum, min from its maximum).
+    fn int(self, dtype: DType) -> (i64, fn(i64, i64) -> i64) {
+        let shift = 64 - bits(dtype);
+        match self {
+            Combine::Sum => (0, i64::wrapping_add),
+            Combine::Prod => (1, i64::wrapping_mul),
+            Combine::Max => (i64::MIN >> shift, |a, b| a.max(b)),
+            Combine::Min => (i64::MAX >> shift, |a, b| a.min(b)),
+        }
+    }
+
+    /// The identity and the operation on unsigned integers of `dtype`.
+    fn uint(self, dtype: DType) -> (u64, fn(u64, u64) -> u64) {
+        match self {
+            Combine::Sum => (0, u64::wrapping_add),
+            Combine::Prod => (1, u64::wrapping_mul),
+            Combine::Max => (0, |a, b| a.max(b)),
+            Combine::Min => (u64::MAX >> (64 - bits(dtype)), |a, b| a.min(b)),
+        }
+    }
+}
+
+/// Folds each element of `v` into `out[to[i]]` with `f`, in row-major order.
+fn fold_into<T: Copy>(v: &[T], to: &[usize], (identity, f): (T, fn(T, T) -> T), len: usize) -> Vec<T> {
+    let mut out = vec![identity; len];
+    for (&x, &o) in v.iter().zip(to) {
+        out[o] = f(out[o], x);
+    }
+    out
+}
+
 /// `tg.reduce_sum %x {axes = [1], keepdims = false}` and its siblings:
 /// combines the elements along `axes` (distinct; negative counts from the
 /// end; `[]` reduces nothing) with one associative operation. Reducing an
-/// empty axis gives the operation's identity (0, 1, -inf, +inf).
+/// empty axis gives the operation's identity (0, 1, and for max and min
+/// -inf and +inf, or the integer dtype's minimum and maximum).
 pub struct Reduce {
     spec: OpSpec,
+    combine: Combine,
 }
 
 impl Reduce {
     /// The reduction `name`, taking `axes` and `keepdims`.
-    const fn new(name: &'static str, summary: &'static str) -> Reduce {
+    const fn new(name: &'static str, summary: &'static str, combine: Combine) -> Reduce {
         const ATTRS: &[AttrSpec] = &[AttrSpec::req("axes", AttrKind::Ints), AttrSpec::opt("keepdims", AttrKind::Bool)];
-        Reduce { spec: OpSpec::new(name, summary).attrs(ATTRS) }
+        Reduce { spec: OpSpec::new(name, summary).attrs(ATTRS), combine }
     }
 }
 
@@ -46,33 +103,58 @@ impl OpDef for Reduce {
         let keepdims = cx.bool_or("keepdims", false)?;
         Ok(vec![Type::Tensor(TensorType::new(reduced_dims(&x.dims, &axes, keepdims), x.dtype))])
     }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let x = cx.input(0)?;
+        let axes = cx.op.axes("axes", x.rank())?;
+        let keepdims = cx.op.bool_or("keepdims", false)?;
+        // The keepdims shape broadcasts back onto the input: its index map
+        // sends every input element to the output element it folds into.
+        let kept: Vec<usize> =
+            x.shape().iter().enumerate().map(|(i, &n)| if axes.contains(&i) { 1 } else { n }).collect();
+        let to = broadcast_index_map(&kept, x.shape())?;
+        let len = kept.iter().product();
+        let data = match x.data() {
+            Data::Float(v) => Data::Float(fold_into(v, &to, self.combine.float(), len)),
+            Data::Int(v) => Data::Int(fold_into(v, &to, self.combine.int(x.dtype()), len)),
+            Data::UInt(v) => Data::UInt(fold_into(v, &to, self.combine.uint(x.dtype()), len)),
+            Data::Bool(_) => return Err("operand #0 must be numeric, got i1".into()),
+        };
+        let shape = if keepdims {
+            kept
+        } else {
+            x.shape().iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &n)| n).collect()
+        };
+        Ok(vec![Tensor::new(x.dtype(), shape, data)?])
+    }
 }
 
 /// Sum over `axes`.
-pub static REDUCE_SUM: Reduce = Reduce::new("tg.reduce_sum", "the sum of the elements along `axes`");
+pub static REDUCE_SUM: Reduce = Reduce::new("tg.reduce_sum", "the sum of the elements along `axes`", Combine::Sum);
 /// Product over `axes`.
-pub static REDUCE_PROD: Reduce = Reduce::new("tg.reduce_prod", "the product of the elements along `axes`");
+pub static REDUCE_PROD: Reduce = Reduce::new("tg.reduce_prod", "the product of the elements along `axes`", Combine::Prod);
 /// Maximum over `axes` (NaN-propagating).
-pub static REDUCE_MAX: Reduce = Reduce::new("tg.reduce_max", "the largest element along `axes`, NaN-propagating");
+pub static REDUCE_MAX: Reduce = Reduce::new("tg.reduce_max", "the largest element along `axes`, NaN-propagating", Combine::Max);
 /// Minimum over `axes` (NaN-propagating).
-pub static REDUCE_MIN: Reduce = Reduce::new("tg.reduce_min", "the smallest element along `axes`, NaN-propagating");
+pub static REDUCE_MIN: Reduce = Reduce::new("tg.reduce_min", "the smallest element along `axes`, NaN-propagating", Combine::Min);
 
 /// `tg.argmax %x {axis = 1}` and `tg.argmin`: the `i64` index of the extreme
 /// element along `axis` (ONNX ArgMax/ArgMin): the first one on ties, the
 /// last with `select_last_index`; `keepdims` keeps the axis as size 1.
 pub struct ArgReduce {
     spec: OpSpec,
+    /// Whether the largest (rather than the smallest) element is wanted.
+    largest: bool,
 }
 
 impl ArgReduce {
     /// The index reduction `name`, taking `axis`, `keepdims` and `select_last_index`.
-    const fn new(name: &'static str, summary: &'static str) -> ArgReduce {
+    const fn new(name: &'static str, summary: &'static str, largest: bool) -> ArgReduce {
         const ATTRS: &[AttrSpec] = &[
             AttrSpec::req("axis", AttrKind::Int),
             AttrSpec::opt("keepdims", AttrKind::Bool),
             AttrSpec::opt("select_last_index", AttrKind::Bool),
         ];
-        ArgReduce { spec: OpSpec::new(name, summary).attrs(ATTRS) }
+        ArgReduce { spec: OpSpec::new(name, summary).attrs(ATTRS), largest }
     }
 }
 
@@ -90,12 +172,67 @@ impl OpDef for ArgReduce {
         }
         Ok(vec![Type::Tensor(TensorType::new(reduced_dims(&x.dims, &[axis], keepdims), DType::I64))])
     }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let x = cx.input(0)?;
+        let axis = cx.op.axis("axis", x.rank())?;
+        let keepdims = cx.op.bool_or("keepdims", false)?;
+        let last = cx.op.bool_or("select_last_index", false)?;
+        let split = split_at_axis(x.shape(), axis);
+        if split.1 == 0 {
+            return Err(format!("axis {axis} of shape {:?} is empty, so it has no extreme element", x.shape()));
+        }
+        let indices = match x.data() {
+            Data::Float(v) => arg_extreme(v, split, self.largest, last),
+            Data::Int(v) => arg_extreme(v, split, self.largest, last),
+            Data::UInt(v) => arg_extreme(v, split, self.largest, last),
+            Data::Bool(_) => return Err("operand #0 must be numeric, got i1".into()),
+        };
+        let mut shape = x.shape().to_vec();
+        if keepdims {
+            shape[axis] = 1;
+        } else {
+            shape.remove(axis);
+        }
+        Ok(vec![Tensor::new(DType::I64, shape, Data::Int(indices))?])
+    }
+}
+
+/// For each `(outer, inner)` position of `v` split as `(outer, len, inner)`
+/// around an axis, the index along the axis of the largest (or smallest)
+/// element: NaN counts as the most extreme value (as in numpy), ties go to
+/// the first index, or to the last with `last`.
+fn arg_extreme<T: Copy + PartialOrd>(
+    v: &[T],
+    (outer, len, inner): (usize, usize, usize),
+    largest: bool,
+    last: bool,
+) -> Vec<i64> {
+    // Whether `a` is strictly more extreme than `b`; only NaN is unordered with itself.
+    let beats = |a: T, b: T| {
+        let (a_nan, b_nan) = (a.partial_cmp(&a).is_none(), b.partial_cmp(&b).is_none());
+        !b_nan && (a_nan || if largest { a > b } else { a < b })
+    };
+    let mut out = Vec::with_capacity(outer * inner);
+    for o in 0..outer {
+        for i in 0..inner {
+            let at = |k: usize| v[(o * len + k) * inner + i];
+            let mut best = 0;
+            for k in 1..len {
+                if beats(at(k), at(best)) || (last && !beats(at(best), at(k))) {
+                    best = k;
+                }
+            }
+            out.push(best as i64);
+        }
+    }
+    out
 }
 
 /// Index of the largest element along `axis`.
-pub static ARGMAX: ArgReduce = ArgReduce::new("tg.argmax", "the i64 index of the largest element along `axis`");
+pub static ARGMAX: ArgReduce = ArgReduce::new("tg.argmax", "the i64 index of the largest element along `axis`", true);
 /// Index of the smallest element along `axis`.
-pub static ARGMIN: ArgReduce = ArgReduce::new("tg.argmin", "the i64 index of the smallest element along `axis`");
+pub static ARGMIN: ArgReduce =
+    ArgReduce::new("tg.argmin", "the i64 index of the smallest element along `axis`", false);
 
 /// `tg.cumsum %x {axis = 0}`: running sum along `axis` (ONNX CumSum);
 /// `exclusive` leaves out the element itself, `reverse` sums from the end.
@@ -119,6 +256,44 @@ impl OpDef for CumSum {
         cx.bool_or("reverse", false)?;
         Ok(vec![Type::Tensor(x.clone())])
     }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let x = cx.input(0)?;
+        let split = split_at_axis(x.shape(), cx.op.axis("axis", x.rank())?);
+        let flags = (cx.op.bool_or("exclusive", false)?, cx.op.bool_or("reverse", false)?);
+        let data = match x.data() {
+            Data::Float(v) => Data::Float(running_sum(v, split, flags, 0.0, |a, b| a + b)),
+            Data::Int(v) => Data::Int(running_sum(v, split, flags, 0, i64::wrapping_add)),
+            Data::UInt(v) => Data::UInt(running_sum(v, split, flags, 0, u64::wrapping_add)),
+            Data::Bool(_) => return Err("operand #0 must be numeric, got i1".into()),
+        };
+        Ok(vec![Tensor::new(x.dtype(), x.shape().to_vec(), data)?])
+    }
+}
+
+/// The running sums of `v` along the axis it is split around: each element
+/// becomes the sum of those before it (after it with `reverse`), itself
+/// included unless `exclusive`.
+fn running_sum<T: Copy>(
+    v: &[T],
+    (outer, len, inner): (usize, usize, usize),
+    (exclusive, reverse): (bool, bool),
+    zero: T,
+    add: fn(T, T) -> T,
+) -> Vec<T> {
+    let mut out = v.to_vec();
+    for o in 0..outer {
+        for i in 0..inner {
+            let mut acc = zero;
+            for step in 0..len {
+                let k = if reverse { len - 1 - step } else { step };
+                let at = (o * len + k) * inner + i;
+                let next = add(acc, v[at]);
+                out[at] = if exclusive { acc } else { next };
+                acc = next;
+            }
+        }
+    }
+    out
 }
 
 /// The `tg.cumsum` op.
@@ -129,6 +304,7 @@ pub static OPS: &[OpRef] = &[&REDUCE_SUM, &REDUCE_PROD, &REDUCE_MAX, &REDUCE_MIN
 
 #[cfg(test)]
 mod tests {
+    use super::super::kernels::testing::{eval_op, eval_typed, t};
     use super::*;
     use crate::attr::{Attr, Attrs};
     use crate::infer::{infer_standalone, NoSymbols};
@@ -217,5 +393,147 @@ mod tests {
             infer(&CUMSUM, s, Attrs::from([("axis", Attr::Int(1))])),
             Err("attribute 'axis': axis 1 is out of range for rank 1".into())
         );
+    }
+
+    /// Evaluates a reduction over `axes`.
+    fn reduce(op: OpRef, x: &Tensor, axes: &[i64], keepdims: bool) -> Tensor {
+        let attrs = Attrs::from([("axes", Attr::ints(axes)), ("keepdims", Attr::Bool(keepdims))]);
+        eval_op(op, std::slice::from_ref(x), &attrs).unwrap().remove(0)
+    }
+
+    #[test]
+    fn reduce_sums_along_any_axes() {
+        let x = t(DType::F32, &[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let s = reduce(&REDUCE_SUM, &x, &[0], false);
+        assert_eq!((s.shape(), s.to_f64s()), (&[3][..], vec![5.0, 7.0, 9.0]));
+        let s = reduce(&REDUCE_SUM, &x, &[-1], true);
+        assert_eq!((s.shape(), s.to_f64s()), (&[2, 1][..], vec![6.0, 15.0]));
+        let s = reduce(&REDUCE_SUM, &x, &[1, 0], false);
+        assert_eq!((s.shape(), s.to_f64s()), (&[][..], vec![21.0]));
+        let s = reduce(&REDUCE_PROD, &x, &[0, 1], true);
+        assert_eq!((s.shape(), s.to_f64s()), (&[1, 1][..], vec![720.0]));
+        assert_eq!(reduce(&REDUCE_MAX, &x, &[], false), x);
+        let y = t(DType::I32, &[2, 2, 2], &[1.0, -2.0, 3.0, -4.0, 5.0, -6.0, 7.0, -8.0]);
+        let m = reduce(&REDUCE_MAX, &y, &[0, 2], false);
+        assert_eq!((m.shape(), m.to_i64s()), (&[2][..], vec![5, 7]));
+        let m = reduce(&REDUCE_MIN, &y, &[1], true);
+        assert_eq!((m.shape(), m.to_i64s()), (&[2, 1, 2][..], vec![1, -4, 5, -8]));
+    }
+
+    #[test]
+    fn reductions_wrap_and_round_to_the_dtype() {
+        let x = t(DType::I8, &[3], &[100.0, 100.0, 1.0]);
+        assert_eq!(reduce(&REDUCE_SUM, &x, &[0], false).to_i64s(), [-55]);
+        assert_eq!(reduce(&REDUCE_PROD, &x, &[0], false).to_i64s(), [16]);
+        let u = t(DType::U8, &[2], &[200.0, 100.0]);
+        assert_eq!(reduce(&REDUCE_SUM, &u, &[0], false).to_i64s(), [44]);
+        // Summed in f64, rounded once: f16 holds 2050 exactly.
+        let h = t(DType::F16, &[3], &[2048.0, 1.0, 1.0]);
+        assert_eq!(reduce(&REDUCE_SUM, &h, &[0], false).to_f64s(), [2050.0]);
+        let f = t(DType::F32, &[2], &[1.0, 1e-8]);
+        assert_eq!(reduce(&REDUCE_SUM, &f, &[0], false).to_f64s(), [1.0]);
+    }
+
+    #[test]
+    fn reductions_over_an_empty_axis_give_the_identity() {
+        let x = t(DType::F32, &[2, 0], &[]);
+        assert_eq!(reduce(&REDUCE_SUM, &x, &[1], false).to_f64s(), [0.0, 0.0]);
+        assert_eq!(reduce(&REDUCE_PROD, &x, &[1], false).to_f64s(), [1.0, 1.0]);
+        assert_eq!(reduce(&REDUCE_MAX, &x, &[1], true).to_f64s(), [f64::NEG_INFINITY; 2]);
+        assert_eq!(reduce(&REDUCE_MIN, &x, &[1], false).to_f64s(), [f64::INFINITY; 2]);
+        let none = reduce(&REDUCE_SUM, &x, &[0], false);
+        assert_eq!((none.shape(), none.len()), (&[0][..], 0));
+        let i = t(DType::I8, &[0], &[]);
+        assert_eq!(reduce(&REDUCE_MAX, &i, &[0], false).to_i64s(), [-128]);
+        assert_eq!(reduce(&REDUCE_MIN, &i, &[0], false).to_i64s(), [127]);
+        let l = t(DType::I64, &[0], &[]);
+        assert_eq!(reduce(&REDUCE_MAX, &l, &[0], false).to_i64s(), [i64::MIN]);
+        assert_eq!(reduce(&REDUCE_MIN, &l, &[0], false).to_i64s(), [i64::MAX]);
+        let u = t(DType::U16, &[0], &[]);
+        assert_eq!(reduce(&REDUCE_MAX, &u, &[0], false).to_i64s(), [0]);
+        assert_eq!(reduce(&REDUCE_MIN, &u, &[0], false).to_i64s(), [65535]);
+    }
+
+    #[test]
+    fn reduce_max_and_min_propagate_nan() {
+        let x = t(DType::F64, &[2, 2], &[1.0, f64::NAN, 3.0, 4.0]);
+        let m = reduce(&REDUCE_MAX, &x, &[1], false).to_f64s();
+        assert!(m[0].is_nan() && m[1] == 4.0, "{m:?}");
+        let m = reduce(&REDUCE_MIN, &x, &[0], false).to_f64s();
+        assert!(m[0] == 1.0 && m[1].is_nan(), "{m:?}");
+    }
+
+    /// Evaluates an index reduction.
+    fn arg(op: OpRef, x: &Tensor, axis: i64, keepdims: bool, last: bool) -> Tensor {
+        let attrs = Attrs::from([
+            ("axis", Attr::Int(axis)),
+            ("keepdims", Attr::Bool(keepdims)),
+            ("select_last_index", Attr::Bool(last)),
+        ]);
+        eval_op(op, std::slice::from_ref(x), &attrs).unwrap().remove(0)
+    }
+
+    #[test]
+    fn argmax_and_argmin_pick_first_or_last_ties() {
+        let x = t(DType::F32, &[2, 4], &[1.0, 5.0, 5.0, 0.0, 2.0, 2.0, -1.0, -1.0]);
+        let a = arg(&ARGMAX, &x, 1, false, false);
+        assert_eq!((a.shape(), a.dtype(), a.to_i64s()), (&[2][..], DType::I64, vec![1, 0]));
+        assert_eq!(arg(&ARGMAX, &x, -1, false, true).to_i64s(), [2, 1]);
+        assert_eq!(arg(&ARGMIN, &x, 1, false, false).to_i64s(), [3, 2]);
+        assert_eq!(arg(&ARGMIN, &x, 1, false, true).to_i64s(), [3, 3]);
+        let k = arg(&ARGMAX, &x, 0, true, false);
+        assert_eq!((k.shape(), k.to_i64s()), (&[1, 4][..], vec![1, 0, 0, 0]));
+        let i = t(DType::U8, &[3], &[7.0, 9.0, 9.0]);
+        assert_eq!(arg(&ARGMAX, &i, 0, false, true).to_i64s(), [2]);
+        assert_eq!(arg(&ARGMIN, &t(DType::I16, &[3], &[7.0, -9.0, 9.0]), 0, true, false).to_i64s(), [1]);
+    }
+
+    #[test]
+    fn argmax_treats_nan_as_extreme_like_numpy() {
+        let x = t(DType::F64, &[4], &[1.0, f64::NAN, 3.0, f64::NAN]);
+        assert_eq!(arg(&ARGMAX, &x, 0, false, false).to_i64s(), [1]);
+        assert_eq!(arg(&ARGMIN, &x, 0, false, false).to_i64s(), [1]);
+        assert_eq!(arg(&ARGMAX, &x, 0, false, true).to_i64s(), [3]);
+    }
+
+    #[test]
+    fn argmax_of_an_empty_axis_is_an_error() {
+        let x = t(DType::F32, &[2, 0], &[]);
+        let operand = Type::tensor(vec![Dim::Known(2), Dim::Unknown], DType::F32);
+        let attrs = Attrs::from([("axis", Attr::Int(1))]);
+        let err = eval_typed(&ARGMAX, &[operand], &[x.clone()], &attrs).unwrap_err();
+        assert_eq!(err, "axis 1 of shape [2, 0] is empty, so it has no extreme element");
+        // An empty tensor with a non-empty axis is fine: no element to index.
+        let e = arg(&ARGMIN, &x, 0, false, false);
+        assert_eq!((e.shape(), e.len()), (&[0][..], 0));
+    }
+
+    /// Evaluates `tg.cumsum`.
+    fn cumsum(x: &Tensor, axis: i64, exclusive: bool, reverse: bool) -> Tensor {
+        let attrs = Attrs::from([
+            ("axis", Attr::Int(axis)),
+            ("exclusive", Attr::Bool(exclusive)),
+            ("reverse", Attr::Bool(reverse)),
+        ]);
+        eval_op(&CUMSUM, std::slice::from_ref(x), &attrs).unwrap().remove(0)
+    }
+
+    #[test]
+    fn cumsum_in_all_four_modes() {
+        let x = t(DType::F64, &[4], &[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(cumsum(&x, 0, false, false).to_f64s(), [1.0, 3.0, 6.0, 10.0]);
+        assert_eq!(cumsum(&x, 0, true, false).to_f64s(), [0.0, 1.0, 3.0, 6.0]);
+        assert_eq!(cumsum(&x, 0, false, true).to_f64s(), [10.0, 9.0, 7.0, 4.0]);
+        assert_eq!(cumsum(&x, -1, true, true).to_f64s(), [9.0, 7.0, 4.0, 0.0]);
+        let m = t(DType::I32, &[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(cumsum(&m, 0, false, false).to_i64s(), [1, 2, 3, 5, 7, 9]);
+        assert_eq!(cumsum(&m, 1, false, false).to_i64s(), [1, 3, 6, 4, 9, 15]);
+        assert_eq!(cumsum(&m, 1, true, true).to_i64s(), [5, 3, 0, 11, 6, 0]);
+        let w = t(DType::I8, &[3], &[100.0, 100.0, 100.0]);
+        assert_eq!(cumsum(&w, 0, false, false).to_i64s(), [100, -56, 44]);
+        let u = t(DType::U8, &[2], &[200.0, 100.0]);
+        assert_eq!(cumsum(&u, 0, false, false).to_i64s(), [200, 44]);
+        let e = cumsum(&t(DType::F32, &[0, 3], &[]), 1, false, false);
+        assert_eq!(e.shape(), [0, 3]);
     }
 }

@@ -2,10 +2,13 @@
 //! `tg.broadcast_to`, `tg.reshape`, `tg.transpose`, `tg.slice`, `tg.pad`,
 //! `tg.concat`, `tg.reverse`, plus `tg.iota` and `tg.shape_of`.
 
+use super::layout::{concat_data, flat_indices, identity_offsets, map_elements, permute, rearrange, take, AxisOffsets};
 use crate::dim::Dim;
 use crate::dtype::{DType, DTypeClass};
+use crate::eval::EvalCx;
 use crate::infer::{same_dtype, show_dims, InferCx};
 use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, OpSpec, Traits};
+use crate::tensor::{strides, Tensor};
 use crate::types::{TensorType, Type};
 
 /// The one size two dims that must agree stand for: the known one where the
@@ -56,6 +59,31 @@ impl OpDef for BroadcastTo {
         }
         Ok(vec![Type::Tensor(TensorType::new(dims, x.dtype))])
     }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let x = cx.input(0)?;
+        let target = cx.op.shape("shape")?;
+        let lead = target.len().checked_sub(x.rank()).ok_or_else(|| {
+            format!("cannot broadcast {:?} to the lower-rank shape {}", x.shape(), show_dims(&target))
+        })?;
+        let st = strides(x.shape());
+        let mut axes = Vec::with_capacity(target.len());
+        for (axis, t) in target.iter().enumerate() {
+            let source = axis.checked_sub(lead).map(|i| (x.shape()[i], st[i]));
+            let size = match (t, source) {
+                (Dim::Unknown, Some((n, _))) => n,
+                (Dim::Unknown, None) => return Err(format!("target dim {axis} is '?' and has no source dim")),
+                (t, _) => cx.env.dim(t)?,
+            };
+            axes.push(match source {
+                Some((n, stride)) if n == size => identity_offsets(size, stride),
+                None | Some((1, _)) => vec![Some(0); size],
+                Some((n, _)) => {
+                    return Err(format!("cannot broadcast {:?}: dim {} is {n}, neither 1 nor {size}", x.shape(), axis - lead))
+                }
+            });
+        }
+        Ok(vec![rearrange(x, &axes)?])
+    }
 }
 
 /// The `tg.broadcast_to` op.
@@ -90,6 +118,31 @@ impl OpDef for Reshape {
             return Err(format!("cannot reshape {x} ({from} elements) to {} ({to} elements)", show_dims(&out.dims)));
         }
         Ok(vec![Type::Tensor(out)])
+    }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let x = cx.input(0)?;
+        let dims = cx.op.shape("shape")?;
+        let sizes = dims
+            .iter()
+            .map(|d| if *d == Dim::Unknown { Ok(None) } else { cx.env.dim(d).map(Some) })
+            .collect::<Result<Vec<Option<usize>>, String>>()?;
+        let known = sizes.iter().flatten().try_fold(1usize, |acc, &n| acc.checked_mul(n));
+        let unknown = sizes.iter().filter(|s| s.is_none()).count();
+        let fill = match (known, unknown) {
+            (Some(k), 0) if k == x.len() => 0,
+            (Some(k), 1) if k > 0 && x.len() % k == 0 => x.len() / k,
+            _ => {
+                return Err(format!(
+                    "cannot reshape {:?} ({} elements) to {}{}",
+                    x.shape(),
+                    x.len(),
+                    show_dims(&dims),
+                    if unknown > 0 { " (its '?' dims cannot be resolved)" } else { "" }
+                ))
+            }
+        };
+        let shape = sizes.into_iter().map(|s| s.unwrap_or(fill)).collect();
+        Ok(vec![x.reshaped(shape)?])
     }
 }
 
@@ -135,6 +188,23 @@ impl OpDef for Transpose {
         }
         Ok(vec![Type::Tensor(TensorType::new(dims, x.dtype))])
     }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let x = cx.input(0)?;
+        let perm = cx.op.ints("perm")?;
+        let mut order: Vec<usize> = Vec::with_capacity(perm.len());
+        for &p in &perm {
+            match usize::try_from(p) {
+                Ok(a) if a < x.rank() && !order.contains(&a) => order.push(a),
+                _ => return Err(format!("perm {perm:?} is not a permutation of the axes of {:?}", x.shape())),
+            }
+        }
+        if order.len() != x.rank() {
+            return Err(format!("perm {perm:?} is not a permutation of the axes of {:?}", x.shape()));
+        }
+        let shape: Vec<usize> = order.iter().map(|&a| x.shape()[a]).collect();
+        let data = map_elements!(x.data(), v => permute(v, x.shape(), &order)?.into_owned());
+        Ok(vec![Tensor::new(x.dtype(), shape, data)?])
+    }
 }
 
 /// The `tg.transpose` op.
@@ -142,6 +212,13 @@ pub static TRANSPOSE: Transpose = Transpose;
 
 /// The length of a static axis of size `dim` sliced by ONNX rules.
 fn slice_len(dim: u64, start: i64, end: i64, step: i64) -> u64 {
+    slice_range(dim, start, end, step).1
+}
+
+/// The first position and the length of a static axis of size `dim`
+/// sliced by ONNX rules (`step` is not 0): negative starts and ends count
+/// from the end, then both clamp to the axis (to `-1..dim-1` going backwards).
+fn slice_range(dim: u64, start: i64, end: i64, step: i64) -> (i128, u64) {
     let (d, step) = (dim as i128, step as i128);
     let (mut start, mut end) = (start as i128, end as i128);
     if start < 0 {
@@ -158,7 +235,45 @@ fn slice_len(dim: u64, start: i64, end: i64, step: i64) -> u64 {
     };
     // ceil(span / stride) with a positive stride.
     let (span, stride) = if step > 0 { (end - start, step) } else { (start - end, -step) };
-    (span + stride - 1).div_euclid(stride).max(0) as u64
+    (start, (span + stride - 1).div_euclid(stride).max(0) as u64)
+}
+
+/// One sliced axis: which, and its start, end and step as written.
+struct SliceAxis {
+    axis: usize,
+    start: i64,
+    end: i64,
+    step: i64,
+}
+
+/// Reads and checks `tg.slice`'s attributes for an operand of rank `rank`.
+fn slice_axes(cx: &InferCx, rank: usize) -> Result<Vec<SliceAxis>, String> {
+    let starts = cx.ints("starts")?;
+    let ends = cx.ints("ends")?;
+    let n = starts.len();
+    let axes = match cx.attrs.get("axes") {
+        Some(_) => cx.axes("axes", rank)?,
+        None => {
+            if n > rank {
+                return Err(format!("{n} starts for an operand with only {rank} axes"));
+            }
+            (0..n).collect()
+        }
+    };
+    let steps = cx.ints_or("steps", vec![1; n])?;
+    if ends.len() != n || axes.len() != n || steps.len() != n {
+        return Err(format!(
+            "starts, ends, axes and steps must have one entry each per sliced axis, got {}, {}, {} and {}",
+            n,
+            ends.len(),
+            axes.len(),
+            steps.len()
+        ));
+    }
+    if let Some(i) = steps.iter().position(|&s| s == 0) {
+        return Err(format!("step #{i} is 0"));
+    }
+    Ok((0..n).map(|k| SliceAxis { axis: axes[k], start: starts[k], end: ends[k], step: steps[k] }).collect())
 }
 
 /// The length of an axis of size `dim` (any kind) sliced by ONNX rules.
@@ -191,36 +306,22 @@ impl OpDef for Slice {
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let x = cx.tensor(0)?;
-        let starts = cx.ints("starts")?;
-        let ends = cx.ints("ends")?;
-        let n = starts.len();
-        let axes = match cx.attrs.get("axes") {
-            Some(_) => cx.axes("axes", x.rank())?,
-            None => {
-                if n > x.rank() {
-                    return Err(format!("{n} starts for {x}, which has only {} axes", x.rank()));
-                }
-                (0..n).collect()
-            }
-        };
-        let steps = cx.ints_or("steps", vec![1; n])?;
-        if ends.len() != n || axes.len() != n || steps.len() != n {
-            return Err(format!(
-                "starts, ends, axes and steps must have one entry each per sliced axis, got {}, {}, {} and {}",
-                n,
-                ends.len(),
-                axes.len(),
-                steps.len()
-            ));
-        }
-        if let Some(i) = steps.iter().position(|&s| s == 0) {
-            return Err(format!("step #{i} is 0"));
-        }
         let mut dims = x.dims.clone();
-        for (k, &axis) in axes.iter().enumerate() {
-            dims[axis] = slice_dim(&x.dims[axis], starts[k], ends[k], steps[k]);
+        for s in slice_axes(cx, x.rank())? {
+            dims[s.axis] = slice_dim(&x.dims[s.axis], s.start, s.end, s.step);
         }
         Ok(vec![Type::Tensor(TensorType::new(dims, x.dtype))])
+    }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let x = cx.input(0)?;
+        let st = strides(x.shape());
+        let mut axes: Vec<AxisOffsets> = x.shape().iter().zip(&st).map(|(&n, &s)| identity_offsets(n, s)).collect();
+        for s in slice_axes(&cx.op, x.rank())? {
+            let (first, len) = slice_range(x.shape()[s.axis] as u64, s.start, s.end, s.step);
+            let stride = st[s.axis] as i128;
+            axes[s.axis] = (0..len as i128).map(|i| Some(((first + i * s.step as i128) * stride) as usize)).collect();
+        }
+        Ok(vec![rearrange(x, &axes)?])
     }
 }
 
@@ -229,10 +330,48 @@ pub static SLICE: Slice = Slice;
 
 /// `tg.pad %x, %value {low = [1, 0], high = [2, 0], mode = "constant"}`:
 /// grows (or, with negative amounts, crops) each axis by `low` before and
-/// `high` after. New elements are `value` (a rank-0 tensor of x's dtype) in
-/// `"constant"` mode, mirror images without the edge in `"reflect"` mode
-/// (so each pad must be smaller than the axis), copies of the edge in `"edge"`.
+/// `high` after. Negative amounts crop first; positive ones then add
+/// elements: `value` (a rank-0 tensor of x's dtype) in `"constant"` mode,
+/// mirror images of the cropped axis without its edge in `"reflect"` mode
+/// (so each pad must be smaller than the cropped axis), copies of its edge
+/// in `"edge"` mode.
 pub struct Pad;
+
+/// The size of an axis of size `n` padded by `lo` and `hi` in `mode`,
+/// checking that the pads fit the mode.
+fn padded_size(axis: usize, n: u64, lo: i64, hi: i64, mode: &str) -> Result<u64, String> {
+    let kept = n as i128 + (lo.min(0) as i128) + (hi.min(0) as i128);
+    if kept < 0 {
+        return Err(format!("padding axis {axis} of size {n} by {lo} and {hi} leaves a negative size"));
+    }
+    if mode == "reflect" && (lo as i128 >= kept.max(1) || hi as i128 >= kept.max(1)) {
+        return Err(format!(
+            "reflect padding of axis {axis} by {lo} and {hi} needs pads smaller than its size {kept}"
+        ));
+    }
+    if mode == "edge" && kept == 0 && (lo > 0 || hi > 0) {
+        return Err(format!("edge padding of axis {axis} needs a non-empty axis"));
+    }
+    u64::try_from(kept + (lo.max(0) as i128) + (hi.max(0) as i128))
+        .map_err(|_| format!("padding axis {axis} of size {n} by {lo} and {hi} gives too large a size"))
+}
+
+/// Where position `j` of an axis of size `n` padded by `lo` and `hi` in
+/// `mode` reads the input (`None`: the padding value). The pads must have
+/// passed [`padded_size`].
+fn pad_source(n: usize, lo: i64, hi: i64, mode: &str, j: usize) -> Option<usize> {
+    let crop_low = (-(lo as i128)).max(0);
+    let kept = n as i128 - crop_low - (-(hi as i128)).max(0);
+    let p = j as i128 - (lo as i128).max(0);
+    let p = match mode {
+        _ if (0..kept).contains(&p) => p,
+        "reflect" if p < 0 => -p,
+        "reflect" => 2 * (kept - 1) - p,
+        "edge" => p.clamp(0, kept - 1),
+        _ => return None,
+    };
+    Some((crop_low + p) as usize)
+}
 
 impl OpDef for Pad {
     fn spec(&self) -> &OpSpec {
@@ -263,25 +402,33 @@ impl OpDef for Pad {
         }
         let mut dims = Vec::with_capacity(x.rank());
         for (axis, (d, (&lo, &hi))) in x.dims.iter().zip(low.iter().zip(&high)).enumerate() {
-            let Some(n) = d.known() else {
-                dims.push(d.add_const(lo.saturating_add(hi)));
-                continue;
-            };
-            let too_far = |p: i64| p > 0 && u64::try_from(p).is_ok_and(|p| p >= n);
-            if mode == "reflect" && (too_far(lo) || too_far(hi)) {
-                return Err(format!(
-                    "reflect padding of axis {axis} by {lo} and {hi} needs pads smaller than its size {n}"
-                ));
-            }
-            if mode == "edge" && n == 0 && (lo > 0 || hi > 0) {
-                return Err(format!("edge padding of axis {axis} needs a non-empty axis"));
-            }
-            let size = (n as i128) + (lo as i128) + (hi as i128);
-            let size = u64::try_from(size)
-                .map_err(|_| format!("padding axis {axis} of size {n} by {lo} and {hi} leaves a negative size"))?;
-            dims.push(Dim::Known(size));
+            dims.push(match d.known() {
+                Some(n) => Dim::Known(padded_size(axis, n, lo, hi, mode)?),
+                None => d.add_const(lo.saturating_add(hi)),
+            });
         }
         Ok(vec![Type::Tensor(TensorType::new(dims, x.dtype))])
+    }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let (x, value) = (cx.input(0)?, cx.input(1)?);
+        let (low, high) = (cx.op.ints("low")?, cx.op.ints("high")?);
+        let mode = cx.op.choice("mode", &["constant", "reflect", "edge"], "constant")?;
+        if low.len() != x.rank() || high.len() != x.rank() || value.len() != 1 {
+            return Err(format!("low, high and the padding value do not fit an operand of shape {:?}", x.shape()));
+        }
+        let st = strides(x.shape());
+        let mut axes: Vec<AxisOffsets> = Vec::with_capacity(x.rank());
+        for (axis, &n) in x.shape().iter().enumerate() {
+            let (lo, hi) = (low[axis], high[axis]);
+            let size = padded_size(axis, n as u64, lo, hi, mode)?;
+            let size = usize::try_from(size).map_err(|_| format!("axis {axis} would have {size} elements"))?;
+            axes.push((0..size).map(|j| pad_source(n, lo, hi, mode, j).map(|p| p * st[axis])).collect());
+        }
+        // The padding value sits right after x's elements.
+        let source = concat_data(&[x.data(), value.data()])?;
+        let data = take(&source, flat_indices(&axes).map(|i| Some(i.unwrap_or(x.len()))))?;
+        let shape = axes.iter().map(Vec::len).collect();
+        Ok(vec![Tensor::new(x.dtype(), shape, data)?])
     }
 }
 
@@ -331,6 +478,39 @@ impl OpDef for Concat {
         }
         Ok(vec![Type::Tensor(TensorType::new(dims, dtype))])
     }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let first = cx.input(0)?;
+        let axis = cx.op.axis("axis", first.rank())?;
+        let mut shape = first.shape().to_vec();
+        shape[axis] = 0;
+        // Each operand's first element in the joined data and its chunk per outer index.
+        let mut chunks = Vec::with_capacity(cx.inputs.len());
+        let mut base = 0;
+        for (i, t) in cx.inputs.iter().enumerate() {
+            let fits = t.rank() == first.rank()
+                && (0..t.rank()).all(|a| a == axis || t.shape()[a] == first.shape()[a])
+                && t.dtype() == first.dtype();
+            if !fits {
+                return Err(format!(
+                    "operand #{i} ({:?} {}) does not join operand #0 ({:?} {}) on axis {axis}",
+                    t.shape(),
+                    t.dtype(),
+                    first.shape(),
+                    first.dtype()
+                ));
+            }
+            shape[axis] += t.shape()[axis];
+            chunks.push((base, t.shape()[axis..].iter().product::<usize>()));
+            base += t.len();
+        }
+        let outer: usize = first.shape()[..axis].iter().product();
+        let parts: Vec<_> = cx.inputs.iter().map(Tensor::data).collect();
+        let joined = concat_data(&parts)?;
+        let chunks = &chunks;
+        let indices =
+            (0..outer).flat_map(|o| chunks.iter().flat_map(move |&(base, len)| (0..len).map(move |j| Some(base + o * len + j))));
+        Ok(vec![Tensor::new(first.dtype(), shape, take(&joined, indices)?)?])
+    }
 }
 
 /// The `tg.concat` op.
@@ -351,6 +531,22 @@ impl OpDef for Reverse {
         let x = cx.tensor(0)?;
         cx.axes("axes", x.rank())?;
         Ok(vec![Type::Tensor(x.clone())])
+    }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let x = cx.input(0)?;
+        let reversed = cx.op.axes("axes", x.rank())?;
+        let st = strides(x.shape());
+        let axes: Vec<AxisOffsets> = (0..x.rank())
+            .map(|a| {
+                let n = x.shape()[a];
+                if reversed.contains(&a) {
+                    (0..n).map(|i| Some((n - 1 - i) * st[a])).collect()
+                } else {
+                    identity_offsets(n, st[a])
+                }
+            })
+            .collect();
+        Ok(vec![rearrange(x, &axes)?])
     }
 }
 
@@ -381,6 +577,15 @@ impl OpDef for Iota {
         cx.axis("axis", shape.len())?;
         Ok(vec![Type::Tensor(TensorType::new(shape, dtype))])
     }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let shape = cx.sizes(&cx.op.shape("shape")?)?;
+        let dtype = cx.op.dtype("dtype")?;
+        let axis = cx.op.axis("axis", shape.len())?;
+        let inner: usize = shape[axis + 1..].iter().product();
+        let count = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or("the shape is too large")?;
+        let values: Vec<f64> = (0..count).map(|i| ((i / inner) % shape[axis]) as f64).collect();
+        Ok(vec![Tensor::convert_f64(dtype, shape, &values)?])
+    }
 }
 
 /// The `tg.iota` op.
@@ -397,6 +602,10 @@ impl OpDef for ShapeOf {
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let x = cx.tensor(0)?;
         Ok(vec![Type::static_tensor(&[x.rank() as u64], DType::I64)])
+    }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let dims: Vec<i64> = cx.input(0)?.shape().iter().map(|&d| d as i64).collect();
+        Ok(vec![Tensor::from_i64s(&dims)])
     }
 }
 
@@ -551,7 +760,7 @@ mod tests {
             Err("starts, ends, axes and steps must have one entry each per sliced axis, got 2, 1, 2 and 2".into())
         );
         let attrs = slice_attrs(&[0, 0, 0], &[1, 1, 1], None, None);
-        assert_eq!(infer1(&SLICE, &x, attrs), Err("3 starts for tensor<5x10xf32>, which has only 2 axes".into()));
+        assert_eq!(infer1(&SLICE, &x, attrs), Err("3 starts for an operand with only 2 axes".into()));
         let attrs = slice_attrs(&[0, 0], &[1, 1], Some(&[1, -1]), None);
         assert_eq!(infer1(&SLICE, &x, attrs), Err("attribute 'axes': axis -1 is repeated".into()));
     }
@@ -650,5 +859,144 @@ mod tests {
             infer(&SHAPE_OF, &[Type::Index], Attrs::new()),
             Err("operand #0 must be a tensor, got index".into())
         );
+    }
+
+    mod eval {
+        use super::*;
+        use crate::dialect::graph::layout::testing::{arange, eval1, f32s, i64s};
+        use crate::tensor::{Data, Tensor};
+
+        fn values(t: &Tensor) -> Vec<f64> {
+            t.to_f64s()
+        }
+
+        #[test]
+        fn broadcast_to_repeats_size_one_axes() {
+            let x = Tensor::new(DType::I32, vec![3, 1], Data::Int(vec![1, 2, 3])).unwrap();
+            let out = eval1(&BROADCAST_TO, &[x], &Attrs::from([("shape", Attr::ints(&[2, 3, 2]))])).unwrap();
+            assert_eq!((out.shape(), out.dtype()), (&[2, 3, 2][..], DType::I32));
+            assert_eq!(out.to_i64s(), [1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3]);
+            // A `?` target takes the source's size.
+            let x = arange(&[2, 1]);
+            let out = eval1(&BROADCAST_TO, &[x], &Attrs::from([("shape", Attr::shape(&[Dim::Unknown, k(3)]))]));
+            assert_eq!(out.map(|t| values(&t)), Ok(vec![0.0, 0.0, 0.0, 1.0, 1.0, 1.0]));
+        }
+
+        #[test]
+        fn reshape_resolves_unknown_dims_from_the_count() {
+            let x = Tensor::new(DType::I1, vec![2, 6], Data::Bool((0..12).map(|i| i % 3 == 0).collect())).unwrap();
+            let out = eval1(&RESHAPE, &[x.clone()], &Attrs::from([("shape", Attr::shape(&[k(3), Dim::Unknown]))])).unwrap();
+            assert_eq!(out.shape(), [3, 4]);
+            assert_eq!(out.data(), x.data());
+            let err = eval1(&RESHAPE, &[x], &Attrs::from([("shape", Attr::shape(&[k(5), Dim::Unknown]))])).unwrap_err();
+            assert_eq!(err, "cannot reshape [2, 6] (12 elements) to [5, ?] (its '?' dims cannot be resolved)");
+            let empty = f32s(&[0, 4], &[]);
+            let err = eval1(&RESHAPE, &[empty], &Attrs::from([("shape", Attr::shape(&[k(0), Dim::Unknown]))])).unwrap_err();
+            assert_eq!(err, "cannot reshape [0, 4] (0 elements) to [0, ?] (its '?' dims cannot be resolved)");
+        }
+
+        #[test]
+        fn transpose_matches_the_index_formula() {
+            let x = arange(&[2, 3, 4]);
+            let out = eval1(&TRANSPOSE, &[x], &Attrs::from([("perm", Attr::ints(&[2, 0, 1]))])).unwrap();
+            assert_eq!(out.shape(), [4, 2, 3]);
+            for (flat, v) in values(&out).into_iter().enumerate() {
+                let (c, a, b) = (flat / 6, (flat / 3) % 2, flat % 3);
+                assert_eq!(v, (a * 12 + b * 4 + c) as f64);
+            }
+            let empty = eval1(&TRANSPOSE, &[f32s(&[0, 3], &[])], &Attrs::from([("perm", Attr::ints(&[1, 0]))]));
+            assert_eq!(empty.map(|t| t.shape().to_vec()), Ok(vec![3, 0]));
+        }
+
+        #[test]
+        fn slice_follows_onnx_with_negative_steps_and_clamping() {
+            let x = arange(&[10]);
+            let run = |starts: &[i64], ends: &[i64], steps: &[i64]| {
+                eval1(&SLICE, &[x.clone()], &slice_attrs(starts, ends, None, Some(steps))).map(|t| values(&t))
+            };
+            assert_eq!(run(&[8], &[2], &[-2]), Ok(vec![8.0, 6.0, 4.0]));
+            assert_eq!(run(&[-1], &[i64::MIN], &[-3]), Ok(vec![9.0, 6.0, 3.0, 0.0]));
+            assert_eq!(run(&[100], &[-100], &[-4]), Ok(vec![9.0, 5.0, 1.0]));
+            assert_eq!(run(&[-3], &[SLICE_TO_END], &[1]), Ok(vec![7.0, 8.0, 9.0]));
+            assert_eq!(run(&[20], &[30], &[1]), Ok(vec![]));
+            assert_eq!(run(&[2], &[2], &[-1]), Ok(vec![]));
+            let m = arange(&[3, 4]);
+            let out = eval1(&SLICE, &[m], &slice_attrs(&[3, 1], &[0, 3], Some(&[-1, 0]), Some(&[-2, 1]))).unwrap();
+            assert_eq!(out.shape(), [2, 2]);
+            assert_eq!(values(&out), [7.0, 5.0, 11.0, 9.0]);
+            let empty = eval1(&SLICE, &[f32s(&[0, 3], &[])], &slice_attrs(&[-1], &[i64::MIN], None, Some(&[-1])));
+            assert_eq!(empty.map(|t| t.shape().to_vec()), Ok(vec![0, 3]));
+        }
+
+        fn pad(x: Tensor, value: f64, low: &[i64], high: &[i64], mode: &str) -> Result<Tensor, String> {
+            let v = Tensor::scalar(x.dtype(), value);
+            eval1(&PAD, &[x, v], &pad_attrs(low, high, mode))
+        }
+
+        #[test]
+        fn pad_constant_reflect_and_edge() {
+            let x = arange(&[2, 2]);
+            let out = pad(x, 9.0, &[1, 0], &[0, 1], "constant").unwrap();
+            assert_eq!(out.shape(), [3, 3]);
+            assert_eq!(values(&out), [9.0, 9.0, 9.0, 0.0, 1.0, 9.0, 2.0, 3.0, 9.0]);
+            let row = f32s(&[3], &[1.0, 2.0, 3.0]);
+            assert_eq!(pad(row.clone(), 0.0, &[2], &[2], "reflect").map(|t| values(&t)), Ok(vec![3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0]));
+            assert_eq!(pad(row.clone(), 0.0, &[2], &[1], "edge").map(|t| values(&t)), Ok(vec![1.0, 1.0, 1.0, 2.0, 3.0, 3.0]));
+            let grid = arange(&[2, 3]);
+            let out = pad(grid, 0.0, &[1, 1], &[0, 1], "reflect").unwrap();
+            assert_eq!(values(&out), [4.0, 3.0, 4.0, 5.0, 4.0, 1.0, 0.0, 1.0, 2.0, 1.0, 4.0, 3.0, 4.0, 5.0, 4.0]);
+            let bools = Tensor::new(DType::I1, vec![2], Data::Bool(vec![true, false])).unwrap();
+            assert_eq!(pad(bools, 1.0, &[1], &[0], "constant").map(|t| t.to_bools()), Ok(vec![true, true, false]));
+        }
+
+        #[test]
+        fn pad_negative_amounts_crop_first() {
+            let x = f32s(&[4], &[1.0, 2.0, 3.0, 4.0]);
+            assert_eq!(pad(x.clone(), 7.0, &[-1], &[2], "constant").map(|t| values(&t)), Ok(vec![2.0, 3.0, 4.0, 7.0, 7.0]));
+            // Reflect and edge pad the cropped axis [2, 3, 4].
+            assert_eq!(pad(x.clone(), 0.0, &[-1], &[2], "reflect").map(|t| values(&t)), Ok(vec![2.0, 3.0, 4.0, 3.0, 2.0]));
+            assert_eq!(pad(x.clone(), 0.0, &[1], &[-2], "edge").map(|t| values(&t)), Ok(vec![1.0, 1.0, 2.0]));
+            assert_eq!(pad(x.clone(), 0.0, &[-2], &[-2], "constant").map(|t| values(&t)), Ok(vec![]));
+            assert_eq!(
+                pad(x, 0.0, &[-2], &[2], "reflect").unwrap_err(),
+                "reflect padding of axis 0 by -2 and 2 needs pads smaller than its size 2"
+            );
+            let empty = f32s(&[0, 2], &[]);
+            assert_eq!(pad(empty.clone(), 5.0, &[1, 0], &[0, 0], "constant").map(|t| values(&t)), Ok(vec![5.0, 5.0]));
+            assert_eq!(pad(empty, 5.0, &[1, 0], &[0, 0], "edge").unwrap_err(), "edge padding of axis 0 needs a non-empty axis");
+        }
+
+        #[test]
+        fn concat_joins_chunks_per_outer_index() {
+            let a = i64s(&[2, 1], &[1, 2]);
+            let b = i64s(&[2, 2], &[3, 4, 5, 6]);
+            let none = i64s(&[2, 0], &[]);
+            let out = eval1(&CONCAT, &[a.clone(), none, b], &Attrs::from([("axis", Attr::Int(-1))])).unwrap();
+            assert_eq!((out.shape(), out.to_i64s()), (&[2, 3][..], vec![1, 3, 4, 2, 5, 6]));
+            let out = eval1(&CONCAT, &[a.clone(), a], &Attrs::from([("axis", Attr::Int(0))])).unwrap();
+            assert_eq!((out.shape(), out.to_i64s()), (&[4, 1][..], vec![1, 2, 1, 2]));
+        }
+
+        #[test]
+        fn reverse_iota_shape_of_values() {
+            let out = eval1(&REVERSE, &[arange(&[2, 3])], &Attrs::from([("axes", Attr::ints(&[0, -1]))])).unwrap();
+            assert_eq!(values(&out), [5.0, 4.0, 3.0, 2.0, 1.0, 0.0]);
+            let out = eval1(&REVERSE, &[arange(&[2, 3])], &Attrs::from([("axes", Attr::ints(&[1]))])).unwrap();
+            assert_eq!(values(&out), [2.0, 1.0, 0.0, 5.0, 4.0, 3.0]);
+            let iota = |shape: &[u64], dtype, axis| {
+                let attrs = Attrs::from([
+                    ("shape", Attr::ints(&shape.iter().map(|&d| d as i64).collect::<Vec<_>>())),
+                    ("dtype", Attr::DType(dtype)),
+                    ("axis", Attr::Int(axis)),
+                ]);
+                eval1(&IOTA, &[], &attrs).unwrap()
+            };
+            let t = iota(&[2, 3], DType::I64, 1);
+            assert_eq!((t.dtype(), t.to_i64s()), (DType::I64, vec![0, 1, 2, 0, 1, 2]));
+            assert_eq!(iota(&[2, 3], DType::F16, 0).to_f64s(), [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
+            assert_eq!(iota(&[0, 3], DType::U8, 0).len(), 0);
+            let shape = eval1(&SHAPE_OF, &[f32s(&[2, 0, 5], &[])], &Attrs::new()).unwrap();
+            assert_eq!((shape.dtype(), shape.to_i64s()), (DType::I64, vec![2, 0, 5]));
+        }
     }
 }
