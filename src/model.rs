@@ -1,34 +1,46 @@
-//! Models as the CLI sees them: a verified module with named inputs and
-//! outputs, loaded from ONNX (`.onnx`) or tessera's text IR (`.tir`), and
-//! runnable on named `.npy`-style tensors.
+//! Models as the CLI sees them: loaded from ONNX (`.onnx`) or tessera's
+//! text IR (`.tir`), with named inputs and outputs, and runnable on named
+//! tensors.
+//!
+//! An ONNX model is imported when it runs, with the input values at hand:
+//! inputs that determine shapes (axes, pads, a target shape, `k`) are then
+//! specialised to their values, as a JIT does.
 
 use crate::Failure;
 use std::path::Path;
-use tessera_frontend::onnx::{import::import_model, load_model};
+use tessera_frontend::onnx::import::{graph_inputs, import_model, import_model_specialized};
+use tessera_frontend::onnx::load_model;
+use tessera_frontend::onnx::proto::ModelProto;
 use tessera_ir::tensor::Tensor;
 use tessera_ir::verify::VerifiedModule;
 use tessera_ir::{Dim, Type};
 
-/// A loaded model ready to run.
+/// A loaded model.
 pub struct Model {
-    /// The verified module; `entry` is the function that runs.
-    pub module: VerifiedModule,
-    /// The function called by [`Model::run`].
-    pub entry: String,
-    /// Input names, in argument order.
-    pub inputs: Vec<String>,
-    /// Output names, in result order.
-    pub outputs: Vec<String>,
+    source: Source,
+    /// Input names with their declared types, in order.
+    pub inputs: Vec<(String, Type)>,
+}
+
+enum Source {
+    Onnx(Box<ModelProto>),
+    Text { module: VerifiedModule, entry: String },
 }
 
 impl Model {
-    /// Loads `.onnx` (imported) or `.tir` (its first function; inputs and
-    /// outputs named after the argument names and `output_<i>`).
+    /// Loads `.onnx`, or `.tir` (its first function; inputs named after the
+    /// argument names, outputs `output_<i>`). ONNX models are imported once
+    /// here so that unsupported operators are reported before any input is read.
     pub fn load(path: &Path) -> Result<Model, Failure> {
         if path.extension().is_some_and(|e| e == "onnx") {
             let proto = load_model(path).map_err(|d| Failure(d.to_string()))?;
-            let imported = import_model(&proto).map_err(|d| Failure(d.to_string()))?;
-            return Ok(Model { module: imported.module, entry: "main".into(), inputs: imported.inputs, outputs: imported.outputs });
+            if let Err(diags) = import_model(&proto) {
+                if diags.0.iter().any(|d| d.message.starts_with("unsupported operator")) {
+                    return Err(Failure(diags.to_string()));
+                }
+            }
+            let inputs = graph_inputs(&proto).map_err(|d| Failure(d.to_string()))?;
+            return Ok(Model { source: Source::Onnx(Box::new(proto)), inputs });
         }
         let loaded = crate::load(path)?;
         let module = VerifiedModule::new(loaded.module.clone()).map_err(|d| loaded.render(&d))?;
@@ -41,66 +53,73 @@ impl Model {
             .args()
             .iter()
             .enumerate()
-            .map(|(i, &a)| func.value(a).name.clone().unwrap_or_else(|| format!("input_{i}")))
+            .map(|(i, &a)| (func.value(a).name.clone().unwrap_or_else(|| format!("input_{i}")), func.ty(a).clone()))
             .collect();
-        let outputs = (0..func.results.len()).map(|i| format!("output_{i}")).collect();
         let entry = func.name.clone();
-        Ok(Model { module, entry, inputs, outputs })
-    }
-
-    /// The declared type of each input.
-    pub fn input_types(&self) -> Vec<Type> {
-        self.module.module().func(&self.entry).map(|f| f.arg_types()).unwrap_or_default()
+        Ok(Model { source: Source::Text { module, entry }, inputs })
     }
 
     /// Runs the model on inputs given by name, checking every name, dtype
     /// and shape first; returns the outputs with their names.
     pub fn run(&self, named: Vec<(String, Tensor)>) -> Result<Vec<(String, Tensor)>, Failure> {
-        let mut ordered = Vec::with_capacity(self.inputs.len());
-        for (name, _) in &named {
-            if !self.inputs.contains(name) {
-                return Err(Failure(format!("error: the model has no input '{name}'; its inputs are {}", self.input_list())));
+        self.check(&named)?;
+        let value = |name: &str| named.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone());
+        match &self.source {
+            Source::Text { module, entry } => {
+                let args = self.inputs.iter().filter_map(|(n, _)| value(n)).collect();
+                let outputs = run_module(module, entry, args)?;
+                Ok(outputs.into_iter().enumerate().map(|(i, t)| (format!("output_{i}"), t)).collect())
+            }
+            Source::Onnx(proto) => {
+                let imported = import_model_specialized(proto, &|name| value(name).map(|t| t.to_dense()))
+                    .map_err(|d| Failure(d.to_string()))?;
+                let args = imported.inputs.iter().filter_map(|n| value(n)).collect();
+                let outputs = run_module(&imported.module, "main", args)?;
+                Ok(imported.outputs.into_iter().zip(outputs).collect())
+            }
+        }
+    }
+
+    /// Every input given exactly once, known by name, of the declared dtype and shape.
+    fn check(&self, named: &[(String, Tensor)]) -> Result<(), Failure> {
+        let list = || self.inputs.iter().map(|(n, t)| format!("'{n}' ({t})")).collect::<Vec<_>>().join(", ");
+        for (name, _) in named {
+            if !self.inputs.iter().any(|(n, _)| n == name) {
+                return Err(Failure(format!("error: the model has no input '{name}'; its inputs are {}", list())));
             }
             if named.iter().filter(|(n, _)| n == name).count() > 1 {
                 return Err(Failure(format!("error: input '{name}' is given twice")));
             }
         }
-        let types = self.input_types();
-        for (name, ty) in self.inputs.iter().zip(&types) {
+        for (name, ty) in &self.inputs {
             let Some((_, value)) = named.iter().find(|(n, _)| n == name) else {
-                return Err(Failure(format!("error: input '{name}' ({ty}) is missing; the model needs {}", self.input_list())));
+                return Err(Failure(format!("error: input '{name}' ({ty}) is missing; the model needs {}", list())));
             };
             check_input(name, ty, value)?;
-            ordered.push(value.clone());
         }
-        let outputs = tessera_passes::Evaluator::new(&self.module)
-            .run(&self.entry, ordered)
-            .map_err(|d| Failure(d.to_string()))?;
-        Ok(self.outputs.iter().cloned().zip(outputs).collect())
+        Ok(())
     }
+}
 
-    fn input_list(&self) -> String {
-        let types = self.input_types();
-        self.inputs.iter().zip(&types).map(|(n, t)| format!("'{n}' ({t})")).collect::<Vec<_>>().join(", ")
-    }
+fn run_module(module: &VerifiedModule, entry: &str, args: Vec<Tensor>) -> Result<Vec<Tensor>, Failure> {
+    tessera_passes::Evaluator::new(module).run(entry, args).map_err(|d| Failure(d.to_string()))
 }
 
 /// Checks a value against an input's declared type, naming the input.
 fn check_input(name: &str, ty: &Type, value: &Tensor) -> Result<(), Failure> {
     let Type::Tensor(t) = ty else { return Ok(()) };
-    let mismatch = || Failure(format!("error: input '{name}' must be {ty}, got {}", value.ty()));
     if t.dtype != value.dtype() {
-        return Err(Failure(format!("error: input '{name}' must have dtype {}, got {} ({} expected, {} given)", t.dtype, value.dtype(), ty, value.ty())));
+        return Err(Failure(format!(
+            "error: input '{name}' must have dtype {} ({ty}), got {} ({})",
+            t.dtype,
+            value.dtype(),
+            value.ty()
+        )));
     }
-    if t.rank() != value.rank() {
-        return Err(mismatch());
-    }
-    for (d, &n) in t.dims.iter().zip(value.shape()) {
-        if let Dim::Known(k) = d {
-            if *k as usize != n {
-                return Err(mismatch());
-            }
-        }
+    let fits = t.rank() == value.rank()
+        && t.dims.iter().zip(value.shape()).all(|(d, &n)| !matches!(d, Dim::Known(k) if *k as usize != n));
+    if !fits {
+        return Err(Failure(format!("error: input '{name}' must be {ty}, got {}", value.ty())));
     }
     Ok(())
 }

@@ -46,10 +46,8 @@ impl<'m> Evaluator<'m> {
     fn run_func(&self, func: &Func, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, Failure> {
         let bindings = bind_arguments(func, &inputs).map_err(Failure::Func)?;
         let mut frame = Frame { eval: self, func, values: HashMap::new(), bindings };
-        for (&arg, value) in func.args().iter().zip(inputs) {
-            frame.values.insert(arg, value);
-        }
-        let results = frame.run_region(func.body(), Vec::new())?;
+        // The inputs bind the entry block's arguments, which are the function's.
+        let results = frame.run_region(func.body(), inputs)?;
         for (i, (value, ty)) in results.iter().zip(&func.results).enumerate() {
             frame.check_type(value, ty).map_err(|e| Failure::Func(format!("result #{i}: {e}")))?;
         }

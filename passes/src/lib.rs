@@ -20,6 +20,10 @@ pub mod canonicalize;
 pub mod cse;
 pub mod dce;
 pub mod eval;
+#[cfg(test)]
+mod eval_tests;
+#[cfg(test)]
+mod eval_ops_tests;
 pub mod manager;
 pub mod rewrite;
 pub mod shape_infer;

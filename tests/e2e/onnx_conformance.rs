@@ -1,6 +1,7 @@
 //! The ONNX backend node tests and the light model-zoo models, run through
 //! import and the reference evaluator, against a manifest of the cases
-//! known to pass.
+//! known to pass. Inputs that determine shapes are specialised to the
+//! case's values, as `tessera run` does.
 //!
 //! The data comes from `tests/onnx/generate_node_tests.py` (run by
 //! `.ci/setup`) in `target/onnx-tests`, or `TESSERA_ONNX_TESTS`. Without it
@@ -11,7 +12,8 @@
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use tessera_frontend::onnx::{import::import_model, load_model, load_tensor, tensor_to_dense};
+use tessera_frontend::onnx::import::{graph_inputs, import_model_specialized};
+use tessera_frontend::onnx::{load_model, load_tensor, tensor_to_dense};
 use tessera_ir::tensor::{allclose, Tensor};
 use tessera_ir::DType;
 use tessera_passes::Evaluator;
@@ -56,7 +58,12 @@ fn read_inputs(dir: &Path, prefix: &str) -> Result<Vec<Tensor>, String> {
 /// Runs one case: import, evaluate, compare. `Err` holds a one-line reason.
 fn run_case(dir: &Path, light: bool) -> Result<(), String> {
     let model = load_model(&dir.join("model.onnx")).map_err(|d| d.message)?;
-    let imported = import_model(&model).map_err(|d| {
+    let data = dir.join("test_data_set_0");
+    let inputs = read_inputs(&data, "input")?;
+    let expected = read_inputs(&data, "output")?;
+    let names: Vec<String> = graph_inputs(&model).map_err(|d| d.message)?.into_iter().map(|(n, _)| n).collect();
+    let value_of = |name: &str| names.iter().position(|n| n == name).and_then(|i| inputs.get(i)).map(Tensor::to_dense);
+    let imported = import_model_specialized(&model, &value_of).map_err(|d| {
         let first = &d.0[0];
         let node = match &first.loc {
             tessera_ir::Loc::Node { op_type, .. } => format!("{op_type}: "),
@@ -64,10 +71,8 @@ fn run_case(dir: &Path, light: bool) -> Result<(), String> {
         };
         format!("import: {node}{}", first.message)
     })?;
-    let data = dir.join("test_data_set_0");
-    let inputs = read_inputs(&data, "input")?;
-    let expected = read_inputs(&data, "output")?;
-    let outputs = Evaluator::new(&imported.module).run("main", inputs).map_err(|d| format!("eval: {}", d.message))?;
+    let args = imported.inputs.iter().filter_map(|n| names.iter().position(|m| m == n).and_then(|i| inputs.get(i)).cloned()).collect();
+    let outputs = Evaluator::new(&imported.module).run("main", args).map_err(|d| format!("eval: {}", d.message))?;
     if outputs.len() != expected.len() {
         return Err(format!("{} output(s), expected {}", outputs.len(), expected.len()));
     }
@@ -201,4 +206,6 @@ fn onnx_light_models() {
     }
     let passed = results.values().filter(|r| r.is_ok()).count();
     println!("onnx light models: {passed} passed, {} failed", results.len() - passed);
+    assert_eq!(results.len(), 9, "expected the nine light models under {}", root.join("light").display());
+    assert_eq!(passed, results.len(), "every light model must match its expected output");
 }

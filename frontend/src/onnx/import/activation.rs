@@ -7,11 +7,11 @@
 //! Softmax and LogSoftmax subtract the maximum first for stability.
 
 use super::cx::NodeCx;
-use super::elementwise::{binary, offset, scalar_like, scale, select, unary};
+use super::elementwise::{binary, cast_to, offset, scalar_like, scale, select, unary};
 use super::reduce::reduce;
 use super::registry::Convert;
 use tessera_ir::dialect::graph::elementwise::{
-    ABS, ADD, CAST, DIV, EQ, ERF, EXP, GT, LOG, LT, MAX, MIN, MUL, SIGMOID, SUB, TANH,
+    ABS, ADD, DIV, EQ, ERF, EXP, GT, LOG, LT, MAX, MIN, MUL, SIGMOID, SUB, TANH,
 };
 use tessera_ir::dialect::graph::reduce::{ARGMAX, REDUCE_MAX, REDUCE_SUM};
 use tessera_ir::dialect::graph::shape::{IOTA, RESHAPE};
@@ -263,14 +263,19 @@ fn hardmax(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
         x
     };
     let flat_dims = cx.dims(flat)?;
-    let arg = cx.op(&ARGMAX, &[flat], Attrs::from([("axis", Attr::Int(axis as i64)), ("keepdims", Attr::Bool(true))]))?;
+    let arg =
+        cx.op(&ARGMAX, &[flat], Attrs::from([("axis", Attr::Int(axis as i64)), ("keepdims", Attr::Bool(true))]))?;
     let index = cx.op(
         &IOTA,
         &[],
-        Attrs::from([("shape", Attr::shape(&flat_dims)), ("dtype", Attr::DType(DType::I64)), ("axis", Attr::Int(axis as i64))]),
+        Attrs::from([
+            ("shape", Attr::shape(&flat_dims)),
+            ("dtype", Attr::DType(DType::I64)),
+            ("axis", Attr::Int(axis as i64)),
+        ]),
     )?;
     let hit = binary(cx, &EQ, index, arg)?;
-    let y = cx.op(&CAST, &[hit], Attrs::from([("to", Attr::DType(ty.dtype))]))?;
+    let y = cast_to(cx, hit, ty.dtype)?;
     if axes.len() > 1 {
         return Ok(vec![cx.op(&RESHAPE, &[y], Attrs::from([("shape", Attr::shape(&ty.dims))]))?]);
     }
@@ -300,3 +305,57 @@ pub(super) const CONVERTERS: &[(&str, Convert)] = &[
     ("LogSoftmax", log_softmax),
     ("Hardmax", hardmax),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::super::elementwise::testing::*;
+
+    #[test]
+    fn softmax_axis_semantics_change_at_opset_13() {
+        let x = || vec![value("x", FLOAT, &[-1, 3, 4])];
+        let old = ir(&model(11, "Softmax", x(), vec![], &["x"], vec![]));
+        assert!(old.contains("tg.reduce_max %x {axes = [1, 2], keepdims = true}"), "{old}");
+        let new = ir(&model(13, "Softmax", x(), vec![], &["x"], vec![]));
+        assert!(new.contains("tg.reduce_max %x {axes = [2], keepdims = true}"), "{new}");
+        let m = model(13, "LogSoftmax", x(), vec![], &["x"], vec![int("axis", 0)]);
+        let text = ir(&m);
+        assert!(text.contains("{axes = [0], keepdims = true}") && text.contains("tg.log"), "{text}");
+        assert_eq!(result_type(&m), "tensor<N x 3 x 4 x f32>");
+    }
+
+    #[test]
+    fn hardmax_before_13_flattens_the_trailing_axes() {
+        let m = model(11, "Hardmax", vec![value("x", FLOAT, &[2, 3, 4])], vec![], &["x"], vec![]);
+        let text = ir(&m);
+        assert!(text.contains("tg.reshape %x {shape = [2, 12]}"), "{text}");
+        assert!(text.contains("tg.argmax") && text.contains("tg.iota"), "{text}");
+        assert_eq!(result_type(&m), "tensor<2x3x4xf32>");
+        let m = model(13, "Hardmax", vec![value("x", FLOAT, &[2, 3, 4])], vec![], &["x"], vec![]);
+        assert!(!ir(&m).contains("tg.reshape"));
+    }
+
+    #[test]
+    fn gelu_tanh_and_unknown_approximation() {
+        let x = || vec![value("x", FLOAT, &[4])];
+        let text = ir(&model(20, "Gelu", x(), vec![], &["x"], vec![string("approximate", "tanh")]));
+        assert!(text.contains("tg.tanh") && !text.contains("tg.erf"), "{text}");
+        assert!(ir(&model(20, "Gelu", x(), vec![], &["x"], vec![])).contains("tg.erf"));
+        let err = error(&model(20, "Gelu", x(), vec![], &["x"], vec![string("approximate", "fast")]));
+        assert!(err.contains("attribute 'approximate' = 'fast'"), "{err}");
+    }
+
+    #[test]
+    fn prelu_broadcasts_the_slope() {
+        let m = model(
+            16,
+            "PRelu",
+            vec![value("x", FLOAT, &[2, 3, 4]), value("s", FLOAT, &[3, 1])],
+            vec![],
+            &["x", "s"],
+            vec![],
+        );
+        let text = ir(&m);
+        assert!(text.contains("tg.mul %x, %s") && text.contains("tg.select"), "{text}");
+        assert_eq!(result_type(&m), "tensor<2x3x4xf32>");
+    }
+}

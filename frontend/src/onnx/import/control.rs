@@ -1,6 +1,540 @@
-//! ONNX converters: control family (being written).
+//! ONNX converters: control flow. If becomes `tg.if` with its branches as
+//! regions; Loop becomes `tg.loop`, whose body takes (iteration, condition,
+//! carried...) and yields (condition, carried..., scan elements...) exactly
+//! as ONNX's does.
+//!
+//! Scan (opset 9+) also becomes a `tg.loop` rather than an unrolled body:
+//! the trip count is the sequence length (static or symbolic), the body is
+//! the Scan body with two leading arguments added and one `Gather` per scan
+//! input (at the iteration number, along its scan axis) prepended; reversed
+//! scan inputs are reversed once outside the loop, and the stacked scan
+//! outputs are reversed and moved to their `scan_output_axes` afterwards.
+//! This keeps one copy of the body whatever the sequence length, and works
+//! for symbolic lengths too.
+//!
+//! A carried value whose type changes across iterations (a growing
+//! sequence) gets `?` dims: the body is imported with the initial types
+//! first, then again with the dims that differ made unknown.
 
+use super::cx::NodeCx;
+use super::known::Known;
 use super::registry::Convert;
+use super::shape::{i64_scalar, norm_axis, reshape_to, to_scalar};
+use crate::onnx::proto::{
+    attribute_proto::AttributeType, AttributeProto, GraphProto, NodeProto, ValueInfoProto,
+};
+use tessera_ir::dialect::graph::control::{IF, LOOP};
+use tessera_ir::dialect::graph::index::GATHER;
+use tessera_ir::dialect::graph::shape::{REVERSE, SHAPE_OF, TRANSPOSE};
+use tessera_ir::{Attr, Attrs, DType, Dim, InsertPoint, RegionId, TensorType, Type, ValueId};
 
 /// The converters of this family, by ONNX operator name.
-pub(super) const CONVERTERS: &[(&str, Convert)] = &[];
+pub(super) const CONVERTERS: &[(&str, Convert)] = &[("If", if_), ("Loop", loop_), ("Scan", scan)];
+
+/// The graph attribute `name`, borrowed from the node (not from `cx`).
+fn graph_attr<'a>(cx: &NodeCx<'a>, name: &str) -> Result<&'a GraphProto, String> {
+    let node: &'a NodeProto = cx.node;
+    node.attribute
+        .iter()
+        .find(|a| a.name == name)
+        .and_then(|a| a.g.as_ref())
+        .ok_or_else(|| format!("attribute '{name}' is required"))
+}
+
+/// If: both branches become regions without arguments. A condition known
+/// at import time imports only the branch taken, inline (exporters guard
+/// rank- or shape-specific code this way, and the other branch need not
+/// even be valid for these shapes).
+fn if_(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
+    let cond = cx.input(0)?;
+    let cond = to_scalar(cx, cond, "input #0 (cond)")?;
+    let (then_g, else_g) = (
+        graph_attr(cx, "then_branch")?,
+        graph_attr(cx, "else_branch")?,
+    );
+    if let Some(Known::Tensor(t)) = cx.known(cond) {
+        let taken = if t.to_bools() == [true] {
+            then_g
+        } else {
+            else_g
+        };
+        return inline(cx, taken);
+    }
+    let then_r = cx.region(then_g, &[])?;
+    let else_r = cx.region(else_g, &[])?;
+    cx.ops_with_regions(&IF, &[cond], Attrs::new(), vec![then_r, else_r])
+}
+
+/// Imports a graph without inputs in place: as a region first, whose ops
+/// then move to the insertion point; returns what it yields. (The emptied
+/// region is left unattached.)
+fn inline(cx: &mut NodeCx, graph: &GraphProto) -> Result<Vec<ValueId>, String> {
+    let region = cx.region(graph, &[])?;
+    let outs = yielded(cx, region);
+    let at = cx.imp.at;
+    let func = &mut cx.imp.func;
+    let Some(&block) = func.region(region).blocks.first() else {
+        return Ok(outs);
+    };
+    let ops = func.block(block).ops.clone();
+    let body = ops.split_last().map_or(&[][..], |(_, body)| body);
+    for &op in body {
+        func.erase_op(op);
+        match at {
+            InsertPoint::End(b) => func.append_op(b, op),
+            InsertPoint::Before(anchor) => func.insert_op_before(anchor, op),
+        }
+    }
+    Ok(outs)
+}
+
+/// A rank-0 tensor type.
+fn scalar_type(dtype: DType) -> Type {
+    Type::Tensor(TensorType::scalar(dtype))
+}
+
+/// The values the entry block of `region` yields.
+fn yielded(cx: &NodeCx, region: RegionId) -> Vec<ValueId> {
+    let func = &cx.imp.func;
+    let Some(&block) = func.region(region).blocks.first() else {
+        return Vec::new();
+    };
+    func.block(block)
+        .ops
+        .last()
+        .map(|&op| func.op(op).operands.clone())
+        .unwrap_or_default()
+}
+
+/// The common type of a carried value's argument and what the body yields
+/// for it: dims that differ become `?`.
+fn widen(arg: &Type, next: &Type, i: usize) -> Result<Type, String> {
+    match (arg, next) {
+        (Type::Tensor(a), Type::Tensor(n)) if a.dtype == n.dtype && a.rank() == n.rank() => {
+            let dims = a
+                .dims
+                .iter()
+                .zip(&n.dims)
+                .map(|(x, y)| if x == y { x.clone() } else { Dim::Unknown })
+                .collect();
+            Ok(Type::Tensor(TensorType::new(dims, a.dtype)))
+        }
+        _ => Err(format!(
+            "carried value #{i} starts as {arg} but the body yields {next} (dtype or rank changes)"
+        )),
+    }
+}
+
+/// Imports a loop body taking (iteration, condition, carried...) whose
+/// carried arguments start with `carried`'s types, widening them until what
+/// the body yields fits; returns the region and whether the yielded
+/// condition is always true.
+fn loop_body(
+    cx: &mut NodeCx,
+    graph: &GraphProto,
+    carried: &[ValueId],
+) -> Result<(RegionId, bool), String> {
+    let mut args = vec![scalar_type(DType::I64), scalar_type(DType::I1)];
+    for &v in carried {
+        args.push(cx.imp.func.ty(v).clone());
+    }
+    for _ in 0..3 {
+        let region = cx.region(graph, &args)?;
+        let outs = yielded(cx, region);
+        if outs.len() < carried.len() + 1 {
+            return Err(format!(
+                "the body yields {} value(s), expected the condition and {} carried value(s)",
+                outs.len(),
+                carried.len()
+            ));
+        }
+        let mut changed = false;
+        for (i, &next) in outs[1..=carried.len()].iter().enumerate() {
+            let next_ty = cx.imp.func.ty(next).clone();
+            if !next_ty.refines(&args[2 + i]) {
+                args[2 + i] = widen(&args[2 + i], &next_ty, i)?;
+                changed = true;
+            }
+        }
+        if !changed {
+            let cond_arg = cx
+                .imp
+                .func
+                .region(region)
+                .blocks
+                .first()
+                .and_then(|&b| cx.imp.func.block(b).args.get(1).copied());
+            let always = match cx.known(outs[0]) {
+                Some(Known::Tensor(t)) => t.to_bools() == [true],
+                _ => Some(outs[0]) == cond_arg,
+            };
+            return Ok((region, always));
+        }
+    }
+    Err("the carried values' types do not settle".into())
+}
+
+/// The body with a `Squeeze` appended to its condition output, so that a
+/// `[1]`-shaped condition becomes the scalar `tg.loop` expects.
+fn scalar_condition(graph: &GraphProto, node_name: &str) -> Result<GraphProto, String> {
+    let mut g = graph.clone();
+    let out = g
+        .output
+        .first_mut()
+        .ok_or("the body has no outputs (the condition is required)")?;
+    let scalar = format!("{}::tessera_scalar_cond", out.name);
+    g.node.push(NodeProto {
+        input: vec![out.name.clone()],
+        output: vec![scalar.clone()],
+        name: format!("{node_name}/cond"),
+        op_type: "Squeeze".into(),
+        ..Default::default()
+    });
+    out.name = scalar;
+    Ok(g)
+}
+
+/// Whether `v` is known to be true.
+fn known_true(cx: &NodeCx, v: ValueId) -> bool {
+    matches!(cx.known(v), Some(Known::Tensor(t)) if t.to_bools() == [true])
+}
+
+/// Loop: absent trip count is `i64::MAX`, absent condition true. When the
+/// trip count is a constant and the condition provably stays true, the
+/// scan outputs get that static length.
+fn loop_(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
+    let trips = match cx.opt_input(0)? {
+        Some(m) => to_scalar(cx, m, "input #0 (M)")?,
+        None => i64_scalar(cx, i64::MAX)?,
+    };
+    let (cond, cond_given) = match cx.opt_input(1)? {
+        Some(c) => (to_scalar(cx, c, "input #1 (cond)")?, true),
+        None => (cx.scalar(DType::I1, 1.0)?, false),
+    };
+    let carried = (2..cx.node.input.len())
+        .map(|i| cx.input(i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let body = scalar_condition(graph_attr(cx, "body")?, &cx.node.name)?;
+    let (region, always) = loop_body(cx, &body, &carried)?;
+    let mut operands = vec![trips, cond];
+    operands.extend(&carried);
+    let mut results = cx.ops_with_regions(&LOOP, &operands, Attrs::new(), vec![region])?;
+    let count = match cx.known(trips) {
+        Some(Known::Tensor(t)) if cx.opt_input(0)?.is_some() => t.to_i64s().first().copied(),
+        _ => None,
+    };
+    if let Some(n) = count.filter(|&n| n >= 0 && always && (!cond_given || known_true(cx, cond))) {
+        for r in &mut results[carried.len()..] {
+            let mut dims = cx.dims(*r)?;
+            dims[0] = Dim::Known(n as u64);
+            *r = reshape_to(cx, *r, &dims)?;
+        }
+    }
+    Ok(results)
+}
+
+/// A graph input or output known by name only (types come from the region).
+fn named(name: &str) -> ValueInfoProto {
+    ValueInfoProto {
+        name: name.to_string(),
+        ..Default::default()
+    }
+}
+
+/// An int attribute.
+fn int_attr(name: &str, i: i64) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        i,
+        r#type: AttributeType::Int as i32,
+        ..Default::default()
+    }
+}
+
+/// Per-input or per-output attribute list `name` (default all 0) of `n` entries.
+fn per_item(cx: &NodeCx, name: &str, n: usize) -> Result<Vec<i64>, String> {
+    let v = cx.attr_ints(name).unwrap_or_else(|| vec![0; n]);
+    if v.len() != n {
+        return Err(format!(
+            "attribute '{name}' has {} entries, expected {n}",
+            v.len()
+        ));
+    }
+    Ok(v)
+}
+
+/// Scan (opset 9+) as a `tg.loop` over the sequence (see the module docs).
+fn scan(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
+    if cx.opset < 9 {
+        return Err("Scan before opset 9 (batched, with sequence_lens) is not supported".into());
+    }
+    let body = graph_attr(cx, "body")?;
+    let inputs = cx.inputs()?;
+    let m = usize::try_from(cx.attr_int("num_scan_inputs", -1))
+        .ok()
+        .filter(|&m| m >= 1 && m <= inputs.len())
+        .ok_or("attribute 'num_scan_inputs' must be between 1 and the number of inputs")?;
+    let n = inputs.len() - m;
+    let k = body
+        .output
+        .len()
+        .checked_sub(n)
+        .ok_or("the body yields fewer values than there are states")?;
+    if body.input.len() != n + m {
+        return Err(format!(
+            "the body takes {} input(s), expected {n} states and {m} scan elements",
+            body.input.len()
+        ));
+    }
+    let in_axes = per_item(cx, "scan_input_axes", m)?;
+    let in_dirs = per_item(cx, "scan_input_directions", m)?;
+    let out_axes = per_item(cx, "scan_output_axes", k)?;
+    let out_dirs = per_item(cx, "scan_output_directions", k)?;
+    let tag = cx.node.output.first().cloned().unwrap_or_default();
+    let (iter, cond) = (
+        format!("{tag}::tessera_scan_iter"),
+        format!("{tag}::tessera_scan_cond"),
+    );
+    let mut g = body.clone();
+    g.input = [named(&iter), named(&cond)]
+        .into_iter()
+        .chain(body.input[..n].iter().cloned())
+        .collect();
+    g.output = std::iter::once(named(&cond))
+        .chain(body.output.iter().cloned())
+        .collect();
+    let mut gathers = Vec::with_capacity(m);
+    let mut length = None;
+    for j in 0..m {
+        let mut x = inputs[n + j];
+        let axis = norm_axis(in_axes[j], cx.rank(x)?, "attribute 'scan_input_axes'")?;
+        let len = cx.dims(x)?[axis].clone();
+        match &length {
+            None => length = Some((len, x, axis)),
+            Some((l, _, _))
+                if *l != len && !matches!(l, Dim::Unknown) && !matches!(len, Dim::Unknown) =>
+            {
+                return Err(format!(
+                    "scan input #{j} has {len} elements along its scan axis, the first one {l}"
+                ))
+            }
+            Some(_) => {}
+        }
+        if in_dirs[j] != 0 {
+            x = cx.op(
+                &REVERSE,
+                &[x],
+                Attrs::from([("axes", Attr::ints(&[axis as i64]))]),
+            )?;
+        }
+        let outer = format!("{tag}::tessera_scan_input{j}");
+        cx.imp.bind(&outer, x);
+        gathers.push(NodeProto {
+            input: vec![outer, iter.clone()],
+            output: vec![body.input[n + j].name.clone()],
+            name: format!("{}/scan_input{j}", cx.node.name),
+            op_type: "Gather".into(),
+            attribute: vec![int_attr("axis", axis as i64)],
+            ..Default::default()
+        });
+    }
+    gathers.extend(body.node.iter().cloned());
+    g.node = gathers;
+    let (len, first, axis) = length.ok_or("Scan needs at least one scan input")?;
+    let trips = match len.known() {
+        Some(l) => i64_scalar(cx, l as i64)?,
+        None => {
+            let shape = cx.op(&SHAPE_OF, &[first], Attrs::new())?;
+            let at = i64_scalar(cx, axis as i64)?;
+            cx.op(&GATHER, &[shape, at], Attrs::from([("axis", Attr::Int(0))]))?
+        }
+    };
+    let always = cx.scalar(DType::I1, 1.0)?;
+    let states = &inputs[..n];
+    let (region, _) = loop_body(cx, &g, states)?;
+    let mut operands = vec![trips, always];
+    operands.extend(states);
+    let mut results = cx.ops_with_regions(&LOOP, &operands, Attrs::new(), vec![region])?;
+    for (j, r) in results[n..].iter_mut().enumerate() {
+        let mut dims = cx.dims(*r)?;
+        dims[0] = len.clone();
+        *r = reshape_to(cx, *r, &dims)?;
+        if out_dirs[j] != 0 {
+            *r = cx.op(&REVERSE, &[*r], Attrs::from([("axes", Attr::ints(&[0]))]))?;
+        }
+        let rank = dims.len();
+        let b = norm_axis(out_axes[j], rank, "attribute 'scan_output_axes'")?;
+        if b != 0 {
+            let perm: Vec<i64> = (0..rank as i64)
+                .map(|i| match i.cmp(&(b as i64)) {
+                    std::cmp::Ordering::Less => i + 1,
+                    std::cmp::Ordering::Equal => 0,
+                    std::cmp::Ordering::Greater => i,
+                })
+                .collect();
+            *r = cx.op(
+                &TRANSPOSE,
+                &[*r],
+                Attrs::from([("perm", Attr::ints(&perm))]),
+            )?;
+        }
+    }
+    Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::shape::testing::*;
+
+    /// A Loop body: `y_out = y_in + 1` carried, `y_out` also scanned.
+    fn counting_body() -> crate::onnx::proto::GraphProto {
+        graph(
+            vec![
+                node("Identity", &["c_in"], &["c_out"], vec![]),
+                node("Add", &["y_in", "one"], &["y_out"], vec![]),
+                node("Identity", &["y_out"], &["scan"], vec![]),
+            ],
+            vec![named("i"), named("c_in"), named("y_in")],
+            vec![],
+            &["c_out", "y_out", "scan"],
+        )
+    }
+
+    #[test]
+    fn loop_with_constant_trip_count_has_static_scan_length() {
+        let mut one = i64s("one", &[1], &[0]);
+        one.data_type = FLOAT;
+        one.int64_data.clear();
+        one.float_data = vec![1.0];
+        let g = graph(
+            vec![node(
+                "Loop",
+                &["m", "", "y"],
+                &["y_final", "ys"],
+                vec![graph_attr("body", counting_body())],
+            )],
+            vec![value("y", FLOAT, &[1])],
+            vec![i64s("m", &[], &[5]), one],
+            &["y_final", "ys"],
+        );
+        let m = model_of(13, g);
+        let text = ir(&m);
+        assert!(text.contains("tg.loop"), "{text}");
+        assert_eq!(result_types(&m), "(tensor<1xf32>, tensor<5x1xf32>)");
+    }
+
+    #[test]
+    fn loop_widens_a_growing_carried_value() {
+        let body = graph(
+            vec![
+                node("Identity", &["c_in"], &["c_out"], vec![]),
+                node(
+                    "Concat",
+                    &["acc_in", "acc_in"],
+                    &["acc_out"],
+                    vec![int("axis", 0)],
+                ),
+            ],
+            vec![named("i"), named("c_in"), named("acc_in")],
+            vec![],
+            &["c_out", "acc_out"],
+        );
+        let g = graph(
+            vec![node(
+                "Loop",
+                &["m", "c", "x"],
+                &["y"],
+                vec![graph_attr("body", body)],
+            )],
+            vec![
+                value("m", INT64, &[]),
+                value("c", BOOL, &[]),
+                value("x", FLOAT, &[2, 3]),
+            ],
+            vec![],
+            &["y"],
+        );
+        assert_eq!(result_types(&model_of(11, g)), "tensor<?x3xf32>");
+    }
+
+    #[test]
+    fn if_on_a_known_condition_is_inlined() {
+        let branch = |v: &str| {
+            graph(
+                vec![node("Identity", &[v], &["out"], vec![])],
+                vec![],
+                vec![],
+                &["out"],
+            )
+        };
+        let mut t = i64s("cond", &[], &[1]);
+        t.data_type = BOOL;
+        t.int64_data.clear();
+        t.int32_data = vec![1];
+        let attrs = || {
+            vec![
+                graph_attr("then_branch", branch("a")),
+                graph_attr("else_branch", branch("b")),
+            ]
+        };
+        let g = graph(
+            vec![node("If", &["cond"], &["y"], attrs())],
+            vec![value("a", FLOAT, &[2]), value("b", FLOAT, &[3])],
+            vec![t],
+            &["y"],
+        );
+        let m = model_of(13, g);
+        assert!(!ir(&m).contains("tg.if"), "{}", ir(&m));
+        assert_eq!(result_types(&m), "tensor<2xf32>");
+        let g = graph(
+            vec![node("If", &["c"], &["y"], attrs())],
+            vec![
+                value("c", BOOL, &[1]),
+                value("a", FLOAT, &[2]),
+                value("b", FLOAT, &[3]),
+            ],
+            vec![],
+            &["y"],
+        );
+        let m = model_of(13, g);
+        assert!(ir(&m).contains("tg.if"));
+        assert_eq!(result_types(&m), "tensor<?xf32>");
+    }
+
+    #[test]
+    fn scan_runs_a_loop_over_the_sequence() {
+        let body = graph(
+            vec![
+                node("Add", &["s_in", "x"], &["s_out"], vec![]),
+                node("Identity", &["s_out"], &["y"], vec![]),
+            ],
+            vec![named("s_in"), named("x")],
+            vec![],
+            &["s_out", "y"],
+        );
+        let g = graph(
+            vec![node(
+                "Scan",
+                &["init", "xs"],
+                &["final", "ys"],
+                vec![
+                    graph_attr("body", body),
+                    int("num_scan_inputs", 1),
+                    ints("scan_input_axes", &[1]),
+                    ints("scan_input_directions", &[1]),
+                    ints("scan_output_axes", &[1]),
+                ],
+            )],
+            vec![value("init", FLOAT, &[2]), value("xs", FLOAT, &[2, -1])],
+            vec![],
+            &["final", "ys"],
+        );
+        let m = model_of(11, g);
+        let text = ir(&m);
+        assert!(
+            text.contains("tg.loop") && text.contains("tg.reverse") && text.contains("tg.shape_of"),
+            "{text}"
+        );
+        assert_eq!(result_types(&m), "(tensor<2xf32>, tensor<2 x N x f32>)");
+    }
+}

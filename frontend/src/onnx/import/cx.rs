@@ -4,7 +4,8 @@
 use super::known::{fold, Known};
 use crate::onnx::proto::{AttributeProto, GraphProto, NodeProto};
 use crate::onnx::tensor::tensor_to_dense;
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 use tessera_ir::dialect::graph::value;
 use tessera_ir::module::Symbols;
 use tessera_ir::tensor::Tensor;
@@ -24,9 +25,22 @@ pub struct Importer {
     pub at: InsertPoint,
     /// The default-domain opset version.
     pub opset: i64,
+    /// ONNX names of the graph inputs, by argument value.
+    pub arg_names: HashMap<ValueId, String>,
+    /// Graph inputs a converter needed as constants (shape-determining
+    /// inputs such as axes, pads or a target shape): the caller may
+    /// specialise on their values and import again.
+    pub wanted: RefCell<BTreeSet<String>>,
 }
 
 impl Importer {
+    /// Records that `v` had to be a constant, when it is a graph input.
+    fn note_wanted(&self, v: ValueId) {
+        if let Some(name) = self.arg_names.get(&v) {
+            self.wanted.borrow_mut().insert(name.clone());
+        }
+    }
+
     /// The value an ONNX name refers to, searching inner scopes first.
     pub fn lookup(&self, name: &str) -> Option<ValueId> {
         self.scopes.iter().rev().find_map(|s| s.get(name).copied())
@@ -111,7 +125,11 @@ impl NodeCx<'_> {
     /// Input `i` as known integers (possibly symbolic), with whether it is a scalar.
     pub fn known_ints(&self, i: usize) -> Option<(Vec<SymExpr>, bool)> {
         let v = self.input(i).ok()?;
-        self.known(v)?.ints()
+        let ints = self.known(v).and_then(Known::ints);
+        if ints.is_none() {
+            self.imp.note_wanted(v);
+        }
+        ints
     }
 
     /// Input `i` as constant integers; an error naming the input otherwise.
@@ -119,7 +137,10 @@ impl NodeCx<'_> {
         let v = self.input(i)?;
         match self.known(v) {
             Some(Known::Tensor(t)) if !t.dtype().is_float() => Ok(t.to_i64s()),
-            _ => Err(format!("input #{i} ('{}') must be a constant integer tensor", self.node.input[i])),
+            _ => {
+                self.imp.note_wanted(v);
+                Err(format!("input #{i} ('{}') must be a constant integer tensor", self.node.input[i]))
+            }
         }
     }
 
@@ -128,7 +149,10 @@ impl NodeCx<'_> {
         let v = self.input(i)?;
         match self.known(v) {
             Some(Known::Tensor(t)) => Ok(t.clone()),
-            _ => Err(format!("input #{i} ('{}') must be a constant", self.node.input[i])),
+            _ => {
+                self.imp.note_wanted(v);
+                Err(format!("input #{i} ('{}') must be a constant", self.node.input[i]))
+            }
         }
     }
 

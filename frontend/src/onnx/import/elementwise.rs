@@ -211,14 +211,26 @@ fn is_inf(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
     Ok(vec![binary(cx, &AND, inf, sign)?])
 }
 
-/// Cast: `to` names an ONNX element type; `saturate` and `round_mode` only
-/// matter for the float8/float4 types tessera does not have.
+/// The largest element-type code ONNX defines (FLOAT6E3M2).
+const MAX_ONNX_DTYPE: i32 = 28;
+
+/// Cast: `to` names an ONNX element type (a code, or its name before
+/// opset 6); `saturate` and `round_mode` only matter for the float8/float4
+/// types tessera does not have.
 fn cast(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
     let x = cx.input(0)?;
-    let code = cx.attr("to").map(|a| a.i).ok_or("attribute 'to' is required")?;
+    let to = cx.attr("to").ok_or("attribute 'to' is required")?;
+    let code = if to.s.is_empty() {
+        to.i
+    } else {
+        let name = String::from_utf8_lossy(&to.s).to_ascii_uppercase();
+        let code = (0..=MAX_ONNX_DTYPE).find(|&c| onnx_dtype_name(c) == name);
+        i64::from(code.ok_or_else(|| format!("attribute 'to' = '{name}' is not an ONNX element type"))?)
+    };
     let code = i32::try_from(code).map_err(|_| format!("attribute 'to' = {code} is not an ONNX element type"))?;
-    let dtype = dtype_from_onnx(code)
-        .ok_or_else(|| format!("attribute 'to' = {} is an element type tessera does not support", onnx_dtype_name(code)))?;
+    let dtype = dtype_from_onnx(code).ok_or_else(|| {
+        format!("attribute 'to' = {} is an element type tessera does not support", onnx_dtype_name(code))
+    })?;
     Ok(vec![cast_to(cx, x, dtype)?])
 }
 
@@ -313,3 +325,210 @@ pub(super) const CONVERTERS: &[(&str, Convert)] = &[
     ("Clip", clip),
     ("Identity", identity),
 ];
+
+/// Hand-built one-node models for the converter tests of this family and
+/// of the activation, reduce and math families.
+#[cfg(test)]
+pub(super) mod testing {
+    use crate::onnx::import::import_model;
+    use crate::onnx::proto::attribute_proto::AttributeType;
+    use crate::onnx::proto::tensor_shape_proto::{dimension, Dimension};
+    use crate::onnx::proto::{
+        type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
+        TensorShapeProto, TypeProto, ValueInfoProto,
+    };
+
+    /// ONNX element-type codes used by the tests.
+    pub const FLOAT: i32 = 1;
+    pub const INT32: i32 = 6;
+    pub const INT64: i32 = 7;
+    pub const BOOL: i32 = 9;
+
+    /// An attribute: `i`, `f`, `s`, `ints` as the `AttributeType` says.
+    pub fn int(name: &str, i: i64) -> AttributeProto {
+        AttributeProto { name: name.into(), i, r#type: AttributeType::Int as i32, ..Default::default() }
+    }
+
+    /// A float attribute.
+    pub fn float(name: &str, f: f32) -> AttributeProto {
+        AttributeProto { name: name.into(), f, r#type: AttributeType::Float as i32, ..Default::default() }
+    }
+
+    /// A string attribute.
+    pub fn string(name: &str, s: &str) -> AttributeProto {
+        AttributeProto {
+            name: name.into(),
+            s: s.as_bytes().to_vec(),
+            r#type: AttributeType::String as i32,
+            ..Default::default()
+        }
+    }
+
+    /// An ints attribute.
+    pub fn ints(name: &str, v: &[i64]) -> AttributeProto {
+        AttributeProto { name: name.into(), ints: v.to_vec(), r#type: AttributeType::Ints as i32, ..Default::default() }
+    }
+
+    /// A graph input or output: a negative dim is the symbol `N`.
+    pub fn value(name: &str, elem_type: i32, dims: &[i64]) -> ValueInfoProto {
+        let dim = dims
+            .iter()
+            .map(|&d| Dimension {
+                value: Some(if d < 0 { dimension::Value::DimParam("N".into()) } else { dimension::Value::DimValue(d) }),
+                denotation: String::new(),
+            })
+            .collect();
+        let t = type_proto::Tensor { elem_type, shape: Some(TensorShapeProto { dim }) };
+        ValueInfoProto {
+            name: name.into(),
+            r#type: Some(TypeProto { value: Some(type_proto::Value::TensorType(t)), denotation: String::new() }),
+            ..Default::default()
+        }
+    }
+
+    /// An int64 initializer.
+    pub fn i64s(name: &str, dims: &[i64], values: &[i64]) -> TensorProto {
+        TensorProto {
+            name: name.into(),
+            dims: dims.to_vec(),
+            data_type: INT64,
+            int64_data: values.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    /// A model with one `op` node from the graph inputs `inputs` (plus the
+    /// initializers, named in `node_inputs` as they are used) to output `y`.
+    pub fn model(
+        opset: i64,
+        op: &str,
+        inputs: Vec<ValueInfoProto>,
+        initializers: Vec<TensorProto>,
+        node_inputs: &[&str],
+        attribute: Vec<AttributeProto>,
+    ) -> ModelProto {
+        let node = NodeProto {
+            input: node_inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec!["y".into()],
+            name: "n".into(),
+            op_type: op.into(),
+            attribute,
+            ..Default::default()
+        };
+        let graph = GraphProto {
+            node: vec![node],
+            name: "g".into(),
+            initializer: initializers,
+            input: inputs,
+            output: vec![ValueInfoProto { name: "y".into(), ..Default::default() }],
+            ..Default::default()
+        };
+        ModelProto {
+            ir_version: 8,
+            graph: Some(graph),
+            opset_import: vec![OperatorSetIdProto { domain: String::new(), version: opset }],
+            ..Default::default()
+        }
+    }
+
+    /// The imported module, printed.
+    pub fn ir(m: &ModelProto) -> String {
+        match import_model(m) {
+            Ok(imported) => tessera_ir::print::print_module(imported.module.module()),
+            Err(d) => panic!("import failed: {:?}", d.0.iter().map(|d| &d.message).collect::<Vec<_>>()),
+        }
+    }
+
+    /// The first import error's message.
+    pub fn error(m: &ModelProto) -> String {
+        match import_model(m) {
+            Ok(_) => panic!("import succeeded"),
+            Err(d) => d.0[0].message.clone(),
+        }
+    }
+
+    /// The printed type of the function's result.
+    pub fn result_type(m: &ModelProto) -> String {
+        let text = ir(m);
+        let sig = text.lines().find(|l| l.starts_with("func @main")).unwrap_or_default();
+        sig.rsplit("-> ").next().unwrap_or_default().trim_end_matches(" {").to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+
+    #[test]
+    fn pow_casts_the_exponent_or_raises_an_int_base_in_float() {
+        let m = model(15, "Pow", vec![value("x", FLOAT, &[3]), value("e", INT64, &[3])], vec![], &["x", "e"], vec![]);
+        let text = ir(&m);
+        assert!(text.contains("tg.cast %e {to = f32}"), "{text}");
+        assert_eq!(result_type(&m), "tensor<3xf32>");
+        let m = model(15, "Pow", vec![value("x", INT32, &[3]), value("e", FLOAT, &[3])], vec![], &["x", "e"], vec![]);
+        let text = ir(&m);
+        assert!(text.contains("tg.cast %x {to = f32}") && text.contains("{to = i32}"), "{text}");
+        assert_eq!(result_type(&m), "tensor<3xi32>");
+    }
+
+    #[test]
+    fn clip_bounds_are_attributes_before_11_and_inputs_after() {
+        let x = || vec![value("x", FLOAT, &[-1, 4])];
+        let m = model(6, "Clip", x(), vec![], &["x"], vec![float("min", -1.0), float("max", 1.0)]);
+        let text = ir(&m);
+        assert!(text.contains("tg.max") && text.contains("tg.min"), "{text}");
+        let m = model(
+            13,
+            "Clip",
+            vec![value("x", FLOAT, &[-1, 4]), value("hi", FLOAT, &[])],
+            vec![],
+            &["x", "", "hi"],
+            vec![],
+        );
+        let text = ir(&m);
+        assert!(!text.contains("tg.max") && text.contains("tg.min %x, %hi"), "{text}");
+        assert_eq!(result_type(&m), "tensor<N x 4 x f32>");
+    }
+
+    #[test]
+    fn mod_and_bitshift_follow_their_attributes() {
+        let ab = || vec![value("a", INT32, &[2]), value("b", INT32, &[2])];
+        assert!(ir(&model(13, "Mod", ab(), vec![], &["a", "b"], vec![])).contains("tg.mod %a, %b"));
+        assert!(ir(&model(13, "Mod", ab(), vec![], &["a", "b"], vec![int("fmod", 1)])).contains("tg.rem %a, %b"));
+        assert!(ir(&model(13, "BitShift", ab(), vec![], &["a", "b"], vec![string("direction", "RIGHT")]))
+            .contains("tg.shr"));
+        let err = error(&model(13, "BitShift", ab(), vec![], &["a", "b"], vec![string("direction", "UP")]));
+        assert!(err.contains("attribute 'direction' = 'UP' must be LEFT or RIGHT"), "{err}");
+    }
+
+    #[test]
+    fn variadic_ops_broadcast_and_mean_divides() {
+        let xs = vec![value("a", FLOAT, &[3, 1]), value("b", FLOAT, &[4]), value("c", FLOAT, &[])];
+        let m = model(13, "Mean", xs, vec![], &["a", "b", "c"], vec![]);
+        let text = ir(&m);
+        assert!(text.contains("dense<3.0>") && text.contains("tg.div"), "{text}");
+        assert_eq!(result_type(&m), "tensor<3x4xf32>");
+        let m = model(13, "Max", vec![value("a", FLOAT, &[2])], vec![], &["a"], vec![]);
+        assert!(ir(&m).contains("tg.return %a"));
+    }
+
+    #[test]
+    fn is_inf_detects_one_sign() {
+        let m = model(20, "IsInf", vec![value("x", FLOAT, &[2])], vec![], &["x"], vec![int("detect_positive", 0)]);
+        let text = ir(&m);
+        assert!(text.contains("tg.is_inf") && text.contains("tg.lt") && text.contains("tg.and"), "{text}");
+        assert_eq!(result_type(&m), "tensor<2xi1>");
+    }
+
+    #[test]
+    fn cast_names_unsupported_targets() {
+        let x = || vec![value("x", FLOAT, &[2])];
+        assert_eq!(result_type(&model(21, "Cast", x(), vec![], &["x"], vec![int("to", 10)])), "tensor<2xf16>");
+        let err = error(&model(21, "Cast", x(), vec![], &["x"], vec![int("to", 17)]));
+        assert!(err.contains("attribute 'to' = FLOAT8E4M3FN"), "{err}");
+        // Cast-1 names the type.
+        assert_eq!(result_type(&model(1, "Cast", x(), vec![], &["x"], vec![string("to", "INT32")])), "tensor<2xi32>");
+        let like = vec![value("x", FLOAT, &[2]), value("l", BOOL, &[1])];
+        assert_eq!(result_type(&model(21, "CastLike", like, vec![], &["x", "l"], vec![])), "tensor<2xi1>");
+    }
+}

@@ -47,11 +47,6 @@ fn broadcast(cx: &mut NodeCx, x: ValueId, dims: &[Dim]) -> Result<ValueId, Strin
     cx.op(&BROADCAST_TO, &[x], Attrs::from([("shape", Attr::shape(dims))]))
 }
 
-/// `0, 1, ..., n - 1`.
-fn range(n: usize) -> Vec<i64> {
-    (0..n as i64).collect()
-}
-
 /// MatMul with numpy semantics. A rank-2 operand against a batched one is
 /// contracted directly (no broadcast copy); two batched operands have
 /// their batch dims broadcast to a common shape first.
@@ -82,7 +77,7 @@ fn matmul(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
     let nb = batch.len();
     let a = broadcast(cx, a, &[batch.clone(), da[ra - 2..].to_vec()].concat())?;
     let b = broadcast(cx, b, &[batch, db[rb - 2..].to_vec()].concat())?;
-    let batch_axes = range(nb);
+    let batch_axes: Vec<i64> = (0..nb as i64).collect();
     Ok(vec![dot(cx, a, b, (&batch_axes, &batch_axes), (&[nb as i64 + 1], &[nb as i64]))?])
 }
 
@@ -126,9 +121,9 @@ fn parse_term(term: &str, rank: usize, width: usize, what: &str) -> Result<Vec<c
     }
     let letters = head.len() + tail.len();
     let n_ell = if has_ellipsis { rank.checked_sub(letters) } else { (letters == rank).then_some(0) };
-    let n_ell = n_ell.filter(|&n| n <= width).ok_or_else(|| {
-        format!("attribute 'equation': {what} '{term}' does not match an operand of rank {rank}")
-    })?;
+    let n_ell = n_ell
+        .filter(|&n| n <= width)
+        .ok_or_else(|| format!("attribute 'equation': {what} '{term}' does not match an operand of rank {rank}"))?;
     let mut labels: Vec<char> = head.chars().collect();
     labels.extend((width - n_ell..width).map(ellipsis_label));
     labels.extend(tail.chars());
@@ -144,7 +139,11 @@ fn parse_equation(equation: &str, ranks: &[usize]) -> Result<(Vec<Vec<char>>, Ve
     };
     let terms: Vec<&str> = lhs.split(',').collect();
     if terms.len() != ranks.len() {
-        return Err(format!("attribute 'equation' = '{equation}' names {} operand(s), but {} are given", terms.len(), ranks.len()));
+        return Err(format!(
+            "attribute 'equation' = '{equation}' names {} operand(s), but {} are given",
+            terms.len(),
+            ranks.len()
+        ));
     }
     // The broadcast width: the most dims any ellipsis stands for.
     let width = terms
@@ -181,7 +180,9 @@ fn parse_equation(equation: &str, ranks: &[usize]) -> Result<(Vec<Vec<char>>, Ve
     let mut seen = HashSet::new();
     for c in &output {
         if !all.contains(c) || !seen.insert(*c) {
-            return Err(format!("attribute 'equation' = '{equation}': output label '{c}' is repeated or in no operand"));
+            return Err(format!(
+                "attribute 'equation' = '{equation}': output label '{c}' is repeated or in no operand"
+            ));
         }
     }
     Ok((inputs, output))
@@ -196,9 +197,8 @@ struct Term {
 
 /// Takes the diagonal wherever a label repeats within one term.
 fn diagonals(cx: &mut NodeCx, mut t: Term) -> Result<Term, String> {
-    while let Some((p, q)) = (0..t.labels.len())
-        .flat_map(|q| (0..q).map(move |p| (p, q)))
-        .find(|&(p, q)| t.labels[p] == t.labels[q])
+    while let Some((p, q)) =
+        (0..t.labels.len()).flat_map(|q| (0..q).map(move |p| (p, q))).find(|&(p, q)| t.labels[p] == t.labels[q])
     {
         let dims = cx.dims(t.value)?;
         let iota = |cx: &mut NodeCx, axis: usize| {
@@ -302,3 +302,75 @@ fn einsum(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
 
 /// The converters of this family, by ONNX operator name.
 pub(super) const CONVERTERS: &[(&str, Convert)] = &[("MatMul", matmul), ("Gemm", gemm), ("Einsum", einsum)];
+
+#[cfg(test)]
+mod tests {
+    use super::super::elementwise::testing::*;
+
+    fn matmul(a: &[i64], b: &[i64]) -> crate::onnx::proto::ModelProto {
+        model(13, "MatMul", vec![value("a", FLOAT, a), value("b", FLOAT, b)], vec![], &["a", "b"], vec![])
+    }
+
+    #[test]
+    fn matmul_follows_numpy() {
+        assert_eq!(result_type(&matmul(&[4], &[4])), "tensor<f32>");
+        assert_eq!(result_type(&matmul(&[4], &[2, 4, 5])), "tensor<2x5xf32>");
+        assert_eq!(result_type(&matmul(&[2, 3, 4], &[4])), "tensor<2x3xf32>");
+        assert_eq!(result_type(&matmul(&[-1, 3, 4], &[4, 5])), "tensor<N x 3 x 5 x f32>");
+        let m = matmul(&[3, 4], &[2, 4, 5]);
+        assert!(ir(&m).contains("tg.transpose"));
+        assert_eq!(result_type(&m), "tensor<2x3x5xf32>");
+        let m = matmul(&[2, 1, 3, 4], &[5, 4, 6]);
+        let text = ir(&m);
+        assert!(text.contains("tg.broadcast_to %a {shape = [2, 5, 3, 4]}"), "{text}");
+        assert!(text.contains("tg.broadcast_to %b {shape = [2, 5, 4, 6]}"), "{text}");
+        assert_eq!(result_type(&m), "tensor<2x5x3x6xf32>");
+    }
+
+    #[test]
+    fn gemm_transposes_scales_and_adds() {
+        let inputs = vec![value("a", FLOAT, &[4, 3]), value("b", FLOAT, &[5, 4]), value("c", FLOAT, &[5])];
+        let attrs = vec![int("transA", 1), int("transB", 1), float("alpha", 0.5), float("beta", 2.0)];
+        let m = model(13, "Gemm", inputs, vec![], &["a", "b", "c"], attrs);
+        let text = ir(&m);
+        assert!(text.contains("tg.dot %a, %b {lhs_contract = [0], rhs_contract = [1]}"), "{text}");
+        assert!(text.contains("dense<0.5>") && text.contains("dense<2.0>") && text.contains("tg.add"), "{text}");
+        assert_eq!(result_type(&m), "tensor<3x5xf32>");
+    }
+
+    fn einsum(equation: &str, shapes: &[&[i64]]) -> crate::onnx::proto::ModelProto {
+        let names = ["a", "b", "c"];
+        let inputs = shapes.iter().zip(names).map(|(s, n)| value(n, FLOAT, s)).collect();
+        model(13, "Einsum", inputs, vec![], &names[..shapes.len()], vec![string("equation", equation)])
+    }
+
+    #[test]
+    fn einsum_forms() {
+        assert_eq!(result_type(&einsum("bij, bjk -> bik", &[&[2, 3, 4], &[2, 4, 5]])), "tensor<2x3x5xf32>");
+        assert_eq!(result_type(&einsum("i,i", &[&[4], &[4]])), "tensor<f32>");
+        assert_eq!(result_type(&einsum("ij,jk", &[&[3, 4], &[4, 5]])), "tensor<3x5xf32>");
+        assert_eq!(result_type(&einsum("ij->ji", &[&[3, 4]])), "tensor<4x3xf32>");
+        assert_eq!(result_type(&einsum("ij->i", &[&[3, 4]])), "tensor<3xf32>");
+        assert_eq!(result_type(&einsum("...ii ->...i", &[&[2, 3, 5, 5]])), "tensor<2x3x5xf32>");
+        assert_eq!(result_type(&einsum("->", &[&[]])), "tensor<f32>");
+        // Ellipsis broadcasting, an outer product, and three operands.
+        assert_eq!(result_type(&einsum("...ij,...jk->...ik", &[&[2, 1, 3, 4], &[5, 4, 6]])), "tensor<2x5x3x6xf32>");
+        assert_eq!(result_type(&einsum("i,j->ij", &[&[3], &[4]])), "tensor<3x4xf32>");
+        assert_eq!(result_type(&einsum("ij,jk,kl->il", &[&[2, 3], &[3, 4], &[4, 5]])), "tensor<2x5xf32>");
+        // "bhqd,bhkd->bhqk" (attention scores), as PyTorch exports it.
+        assert_eq!(
+            result_type(&einsum("bhqd,bhkd->bhqk", &[&[-1, 2, 3, 8], &[-1, 2, 5, 8]])),
+            "tensor<N x 2 x 3 x 5 x f32>"
+        );
+    }
+
+    #[test]
+    fn einsum_errors_name_the_equation() {
+        let err = error(&einsum("ij,jk->ik", &[&[3, 4]]));
+        assert!(err.contains("names 2 operand(s), but 1 are given"), "{err}");
+        let err = error(&einsum("ijk->i", &[&[3, 4]]));
+        assert!(err.contains("does not match an operand of rank 2"), "{err}");
+        let err = error(&einsum("ij->z", &[&[3, 4]]));
+        assert!(err.contains("output label 'z'"), "{err}");
+    }
+}

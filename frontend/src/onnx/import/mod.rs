@@ -8,17 +8,22 @@
 //! against the registry, and *all* unsupported operators are reported at once.
 
 mod activation;
+mod attention;
 mod control;
 mod cx;
 mod elementwise;
+mod image;
 mod index;
 mod known;
+mod loss;
 mod math;
 mod nn;
+mod quant;
 mod reduce;
 mod registry;
 mod rnn;
 mod shape;
+mod signal;
 
 pub use cx::{Importer, NodeCx};
 pub use known::Known;
@@ -27,19 +32,24 @@ pub use registry::{converter, Convert};
 use crate::onnx::proto::{type_proto, GraphProto, ModelProto, NodeProto, ValueInfoProto};
 use crate::onnx::tensor::{onnx_dtype, tensor_to_dense};
 use known::Known as KnownValue;
-use std::collections::{HashMap, HashSet};
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use tessera_ir::dialect::graph::value;
 use tessera_ir::tensor::Tensor;
 use tessera_ir::verify::VerifiedModule;
-use tessera_ir::{Attr, Attrs, Builder, Diag, Diags, Dim, Func, InsertPoint, Loc, Module, Param, RegionId, TensorType, Type, ValueId};
+use tessera_ir::{Attr, Attrs, Builder, DenseAttr, Diag, Diags, Dim, Func, InsertPoint, Loc, Module, Param, RegionId, TensorType, Type, ValueId};
 
 /// A model imported into a verified module, with its graph's input and
 /// output names in order (the function's arguments and results).
 pub struct Imported {
     /// The module: parameters and one function, `@main`.
     pub module: VerifiedModule,
-    /// ONNX names of the graph inputs that are not initializers.
+    /// ONNX names of the graph inputs that are arguments of `@main`
+    /// (initializers and specialised inputs excluded).
     pub inputs: Vec<String>,
+    /// Graph inputs whose values were baked in as constants (see
+    /// [`import_model_specialized`]).
+    pub specialized: Vec<String>,
     /// ONNX names of the graph outputs.
     pub outputs: Vec<String>,
 }
@@ -111,7 +121,18 @@ fn walk_node(node: &NodeProto, visit: &mut dyn FnMut(&NodeProto)) {
 
 /// Imports a model: checks every operator first (reporting all unsupported
 /// ones together), then converts the graph and verifies the result.
+/// Shape-determining inputs (axes, pads, a target shape, `k`, ...) must be
+/// initializers or computable from constants.
 pub fn import_model(model: &ModelProto) -> Result<Imported, Diags> {
+    import_model_specialized(model, &|_| None)
+}
+
+/// Like [`import_model`], but when a converter needs a graph input as a
+/// constant and `value_of` provides it, the input is specialised: its value
+/// becomes a constant of the module and it is no longer an argument. This is
+/// what a JIT does with the values it is about to run on (`tessera run`);
+/// the result is only valid for those values.
+pub fn import_model_specialized(model: &ModelProto, value_of: &dyn Fn(&str) -> Option<DenseAttr>) -> Result<Imported, Diags> {
     let graph = model.graph.as_ref().ok_or_else(|| Diags::from(Diag::error(Loc::Unknown, "the model has no graph")))?;
     let opset = default_opset(model)?;
     let local: HashSet<(&str, &str)> = model.functions.iter().map(|f| (f.domain.as_str(), f.name.as_str())).collect();
@@ -134,12 +155,49 @@ pub fn import_model(model: &ModelProto) -> Result<Imported, Diags> {
     if !unsupported.is_empty() {
         return Err(Diags(unsupported));
     }
-    let (module, inputs, outputs) = import_graph(model, graph, opset).map_err(Diags::from)?;
-    let module = VerifiedModule::new(module)?;
-    Ok(Imported { module, inputs, outputs })
+    let mut fixed: Vec<(String, DenseAttr)> = Vec::new();
+    loop {
+        match import_graph(model, graph, opset, &fixed) {
+            Ok((module, inputs, outputs)) => {
+                let module = VerifiedModule::new(module)?;
+                let specialized = fixed.into_iter().map(|(n, _)| n).collect();
+                return Ok(Imported { module, inputs, outputs, specialized });
+            }
+            Err((diag, wanted)) => {
+                let new: Vec<(String, DenseAttr)> = wanted
+                    .into_iter()
+                    .filter(|n| !fixed.iter().any(|(f, _)| f == n))
+                    .filter_map(|n| value_of(&n).map(|v| (n, v)))
+                    .collect();
+                if new.is_empty() {
+                    return Err(Diags::from(diag));
+                }
+                fixed.extend(new);
+            }
+        }
+    }
 }
 
-fn import_graph(model: &ModelProto, graph: &GraphProto, opset: i64) -> Result<(Module, Vec<String>, Vec<String>), Diag> {
+/// Imports the main graph with the `fixed` inputs as constants; on failure
+/// also returns the graph inputs converters wanted as constants.
+fn import_graph(
+    model: &ModelProto,
+    graph: &GraphProto,
+    opset: i64,
+    fixed: &[(String, DenseAttr)],
+) -> Result<(Module, Vec<String>, Vec<String>), (Diag, BTreeSet<String>)> {
+    let mut wanted = BTreeSet::new();
+    let result = import_graph_once(model, graph, opset, fixed, &mut wanted);
+    result.map_err(|d| (d, wanted))
+}
+
+fn import_graph_once(
+    model: &ModelProto,
+    graph: &GraphProto,
+    opset: i64,
+    fixed: &[(String, DenseAttr)],
+    wanted: &mut BTreeSet<String>,
+) -> Result<(Module, Vec<String>, Vec<String>), Diag> {
     let mut module = Module::new();
     let init_names: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
     let mut constants = Vec::new();
@@ -153,7 +211,8 @@ fn import_graph(model: &ModelProto, graph: &GraphProto, opset: i64) -> Result<(M
     }
     let mut input_names = Vec::new();
     let mut arg_types = Vec::new();
-    for input in graph.input.iter().filter(|i| !init_names.contains(i.name.as_str())) {
+    let is_fixed = |name: &str| fixed.iter().any(|(n, _)| n == name);
+    for input in graph.input.iter().filter(|i| !init_names.contains(i.name.as_str()) && !is_fixed(&i.name)) {
         arg_types.push(value_info_type(input)?);
         input_names.push(input.name.clone());
     }
@@ -166,9 +225,16 @@ fn import_graph(model: &ModelProto, graph: &GraphProto, opset: i64) -> Result<(M
         known: HashMap::new(),
         at: InsertPoint::End(entry),
         opset,
+        arg_names: HashMap::new(),
+        wanted: RefCell::new(BTreeSet::new()),
     };
     let args = imp.func.args().to_vec();
     for (name, &v) in input_names.iter().zip(&args) {
+        imp.bind(name, v);
+        imp.arg_names.insert(v, name.clone());
+    }
+    for (name, dense) in fixed {
+        let v = constant(&mut imp, dense.clone(), Loc::node(name, "specialized input"))?;
         imp.bind(name, v);
     }
     for p in &module.params {
@@ -179,7 +245,9 @@ fn import_graph(model: &ModelProto, graph: &GraphProto, opset: i64) -> Result<(M
         let v = constant(&mut imp, dense, Loc::node(&name, "initializer"))?;
         imp.bind(&name, v);
     }
-    import_nodes(&mut imp, model, &graph.node)?;
+    let converted = import_nodes(&mut imp, model, &graph.node);
+    *wanted = imp.wanted.take();
+    converted?;
     let mut outputs = Vec::new();
     let mut output_names = Vec::new();
     for out in &graph.output {
@@ -207,6 +275,19 @@ fn constant(imp: &mut Importer, dense: tessera_ir::DenseAttr, loc: Loc) -> Resul
     let v = build(imp, &value::CONSTANT, Attrs::from([("value", Attr::Dense(dense))]), loc)?;
     imp.known.insert(v, KnownValue::Tensor(known));
     Ok(v)
+}
+
+/// The graph inputs a caller supplies (initializers excluded), with their
+/// declared types.
+pub fn graph_inputs(model: &ModelProto) -> Result<Vec<(String, Type)>, Diag> {
+    let graph = model.graph.as_ref().ok_or_else(|| Diag::error(Loc::Unknown, "the model has no graph"))?;
+    let init_names: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    graph
+        .input
+        .iter()
+        .filter(|i| !init_names.contains(i.name.as_str()))
+        .map(|i| Ok((i.name.clone(), value_info_type(i)?)))
+        .collect()
 }
 
 /// The tensor type a graph input declares; unnamed unknown dims get a

@@ -12,9 +12,7 @@ use super::elementwise::{binary, cast_to, scalar_like, select, unary};
 use super::registry::Convert;
 use tessera_ir::dialect::graph::elementwise::{ABS, ADD, DIV, EXP, IS_INF, LOG, MUL, SQRT, SUB};
 use tessera_ir::dialect::graph::index::GATHER;
-use tessera_ir::dialect::graph::reduce::{
-    ARGMAX, ARGMIN, CUMSUM, REDUCE_MAX, REDUCE_MIN, REDUCE_PROD, REDUCE_SUM,
-};
+use tessera_ir::dialect::graph::reduce::{ARGMAX, ARGMIN, CUMSUM, REDUCE_MAX, REDUCE_MIN, REDUCE_PROD, REDUCE_SUM};
 use tessera_ir::dialect::graph::shape::{RESHAPE, SHAPE_OF};
 use tessera_ir::infer::normalize_axes;
 use tessera_ir::{Attr, Attrs, DType, Dim, OpRef, ValueId};
@@ -229,3 +227,105 @@ pub(super) const CONVERTERS: &[(&str, Convert)] = &[
     ("ArgMin", arg_min),
     ("CumSum", cum_sum),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::super::elementwise::testing::*;
+
+    #[test]
+    fn axes_move_from_attribute_to_input() {
+        let x = || vec![value("x", FLOAT, &[2, 3, 4])];
+        let m = model(11, "ReduceSum", x(), vec![], &["x"], vec![ints("axes", &[-1])]);
+        assert!(ir(&m).contains("tg.reduce_sum %x {axes = [2], keepdims = true}"));
+        assert_eq!(result_type(&m), "tensor<2x3x1xf32>");
+        let m = model(13, "ReduceSum", x(), vec![i64s("a", &[2], &[0, 2])], &["x", "a"], vec![int("keepdims", 0)]);
+        assert_eq!(result_type(&m), "tensor<3xf32>");
+        // ReduceMax moved at 18: at 13 the axes are still an attribute.
+        let m = model(13, "ReduceMax", x(), vec![], &["x"], vec![ints("axes", &[1])]);
+        assert_eq!(result_type(&m), "tensor<2x1x4xf32>");
+        let m = model(18, "ReduceMax", x(), vec![i64s("a", &[1], &[1])], &["x", "a"], vec![]);
+        assert_eq!(result_type(&m), "tensor<2x1x4xf32>");
+    }
+
+    #[test]
+    fn empty_axes_reduce_everything_unless_noop() {
+        let x = || vec![value("x", FLOAT, &[2, 3])];
+        let m = model(18, "ReduceL2", x(), vec![], &["x"], vec![int("keepdims", 0)]);
+        assert_eq!(result_type(&m), "tensor<f32>");
+        let m = model(
+            18,
+            "ReduceSumSquare",
+            x(),
+            vec![i64s("a", &[0], &[])],
+            &["x", "a"],
+            vec![int("noop_with_empty_axes", 1)],
+        );
+        let text = ir(&m);
+        assert!(text.contains("tg.mul %x, %x") && text.contains("axes = []"), "{text}");
+        assert_eq!(result_type(&m), "tensor<2x3xf32>");
+    }
+
+    #[test]
+    fn axes_given_at_run_time_are_an_error() {
+        let m = model(
+            18,
+            "ReduceMean",
+            vec![value("x", FLOAT, &[2]), value("a", INT64, &[1])],
+            vec![],
+            &["x", "a"],
+            vec![],
+        );
+        assert!(error(&m).contains("input #1 ('a') must be a constant integer tensor"));
+    }
+
+    #[test]
+    fn mean_over_a_symbolic_axis_counts_at_run_time() {
+        let m = model(13, "ReduceMean", vec![value("x", FLOAT, &[-1, 4])], vec![], &["x"], vec![ints("axes", &[0, 1])]);
+        let text = ir(&m);
+        assert!(text.contains("tg.shape_of") && text.contains("tg.reduce_prod"), "{text}");
+        assert_eq!(result_type(&m), "tensor<1x1xf32>");
+        let m = model(13, "ReduceMean", vec![value("x", FLOAT, &[-1, 4])], vec![], &["x"], vec![ints("axes", &[1])]);
+        assert!(ir(&m).contains("dense<4.0>"));
+    }
+
+    #[test]
+    fn bool_max_and_log_sum_exp() {
+        let m =
+            model(20, "ReduceMax", vec![value("x", BOOL, &[2, 3])], vec![i64s("a", &[1], &[1])], &["x", "a"], vec![]);
+        let text = ir(&m);
+        assert!(text.contains("{to = u8}") && text.contains("{to = i1}"), "{text}");
+        let m = model(
+            18,
+            "ReduceLogSumExp",
+            vec![value("x", FLOAT, &[2, 3])],
+            vec![i64s("a", &[1], &[1])],
+            &["x", "a"],
+            vec![int("keepdims", 0)],
+        );
+        let text = ir(&m);
+        assert!(text.contains("tg.is_inf") && text.contains("tg.reshape"), "{text}");
+        assert_eq!(result_type(&m), "tensor<2xf32>");
+    }
+
+    #[test]
+    fn argmax_and_cumsum_attributes() {
+        let m = model(
+            13,
+            "ArgMax",
+            vec![value("x", FLOAT, &[2, 3])],
+            vec![],
+            &["x"],
+            vec![int("axis", 1), int("keepdims", 0)],
+        );
+        assert_eq!(result_type(&m), "tensor<2xi64>");
+        let m = model(
+            14,
+            "CumSum",
+            vec![value("x", FLOAT, &[2, 3])],
+            vec![i64s("a", &[], &[-1])],
+            &["x", "a"],
+            vec![int("reverse", 1)],
+        );
+        assert!(ir(&m).contains("tg.cumsum %x {axis = -1, exclusive = false, reverse = true}"));
+    }
+}

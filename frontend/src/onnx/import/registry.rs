@@ -20,6 +20,11 @@ static REGISTRY: LazyLock<HashMap<&'static str, Convert>> = LazyLock::new(|| {
         super::control::CONVERTERS,
         super::nn::CONVERTERS,
         super::rnn::CONVERTERS,
+        super::attention::CONVERTERS,
+        super::loss::CONVERTERS,
+        super::quant::CONVERTERS,
+        super::signal::CONVERTERS,
+        super::image::CONVERTERS,
     ];
     families.iter().flat_map(|f| f.iter().copied()).collect()
 });

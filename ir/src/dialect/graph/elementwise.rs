@@ -101,9 +101,13 @@ fn sign(x: f64) -> f64 {
 }
 
 /// `-x`.
-pub static NEG: Unary = Unary::new("tg.neg", "-x", DTypeClass::Signed, UnaryFns::numeric(|x| -x, i64::wrapping_neg, |x| x)).with(Traits::INVOLUTION);
+pub static NEG: Unary =
+    Unary::new("tg.neg", "-x", DTypeClass::Signed, UnaryFns::numeric(|x| -x, i64::wrapping_neg, |x| x))
+        .with(Traits::INVOLUTION);
 /// `|x|`.
-pub static ABS: Unary = Unary::new("tg.abs", "|x|", DTypeClass::Numeric, UnaryFns::numeric(f64::abs, i64::wrapping_abs, |x| x)).with(Traits::IDEMPOTENT);
+pub static ABS: Unary =
+    Unary::new("tg.abs", "|x|", DTypeClass::Numeric, UnaryFns::numeric(f64::abs, i64::wrapping_abs, |x| x))
+        .with(Traits::IDEMPOTENT);
 /// `e^x`.
 pub static EXP: Unary = Unary::new("tg.exp", "e^x", DTypeClass::Float, UnaryFns::float(f64::exp));
 /// Natural logarithm.
@@ -143,17 +147,29 @@ pub static ACOSH: Unary = Unary::new("tg.acosh", "acosh(x)", DTypeClass::Float, 
 /// Inverse hyperbolic tangent.
 pub static ATANH: Unary = Unary::new("tg.atanh", "atanh(x)", DTypeClass::Float, UnaryFns::float(f64::atanh));
 /// Round toward negative infinity.
-pub static FLOOR: Unary = Unary::new("tg.floor", "floor(x)", DTypeClass::Float, UnaryFns::float(f64::floor)).with(Traits::IDEMPOTENT);
+pub static FLOOR: Unary =
+    Unary::new("tg.floor", "floor(x)", DTypeClass::Float, UnaryFns::float(f64::floor)).with(Traits::IDEMPOTENT);
 /// Round toward positive infinity.
-pub static CEIL: Unary = Unary::new("tg.ceil", "ceil(x)", DTypeClass::Float, UnaryFns::float(f64::ceil)).with(Traits::IDEMPOTENT);
+pub static CEIL: Unary =
+    Unary::new("tg.ceil", "ceil(x)", DTypeClass::Float, UnaryFns::float(f64::ceil)).with(Traits::IDEMPOTENT);
 /// Round half to even (ONNX `Round`).
-pub static ROUND: Unary = Unary::new("tg.round", "round half to even", DTypeClass::Float, UnaryFns::float(f64::round_ties_even)).with(Traits::IDEMPOTENT);
+pub static ROUND: Unary =
+    Unary::new("tg.round", "round half to even", DTypeClass::Float, UnaryFns::float(f64::round_ties_even))
+        .with(Traits::IDEMPOTENT);
 /// -1, 0 or 1 by the sign of x (0 for NaN is not guaranteed: NaN stays NaN).
-pub static SIGN: Unary = Unary::new("tg.sign", "sign(x) in {-1, 0, 1}", DTypeClass::Numeric, UnaryFns::numeric(sign, i64::signum, |x| x.min(1))).with(Traits::IDEMPOTENT);
+pub static SIGN: Unary = Unary::new(
+    "tg.sign",
+    "sign(x) in {-1, 0, 1}",
+    DTypeClass::Numeric,
+    UnaryFns::numeric(sign, i64::signum, |x| x.min(1)),
+)
+.with(Traits::IDEMPOTENT);
 /// Logical not of `i1`.
-pub static NOT: Unary = Unary::new("tg.not", "logical not", DTypeClass::Bool, UnaryFns::boolean(|x| !x)).with(Traits::INVOLUTION);
+pub static NOT: Unary =
+    Unary::new("tg.not", "logical not", DTypeClass::Bool, UnaryFns::boolean(|x| !x)).with(Traits::INVOLUTION);
 /// Bitwise complement of an integer.
-pub static BITNOT: Unary = Unary::new("tg.bitnot", "bitwise not", DTypeClass::Int, UnaryFns::ints(|x| !x, |x| !x)).with(Traits::INVOLUTION);
+pub static BITNOT: Unary =
+    Unary::new("tg.bitnot", "bitwise not", DTypeClass::Int, UnaryFns::ints(|x| !x, |x| !x)).with(Traits::INVOLUTION);
 /// Whether x is NaN.
 pub static IS_NAN: Unary = Unary::predicate("tg.is_nan", "x is NaN", f64::is_nan);
 /// Whether x is +inf or -inf.
@@ -386,8 +402,7 @@ pub static MOD: Binary = Binary::new(
     BinaryFns::numeric(mod_float, mod_int, |a, b, _| a.checked_rem(b).ok_or_else(divide_by_zero)),
 );
 /// Four-quadrant arctangent of a / b.
-pub static ATAN2: Binary =
-    Binary::new("tg.atan2", "atan2(a, b)", DTypeClass::Float, BinaryFns::float(f64::atan2));
+pub static ATAN2: Binary = Binary::new("tg.atan2", "atan2(a, b)", DTypeClass::Float, BinaryFns::float(f64::atan2));
 /// Logical and.
 pub static AND: Binary = Binary::new("tg.and", "logical and", DTypeClass::Bool, BinaryFns::boolean(|a, b| a & b))
     .with(Traits::COMMUTATIVE.union(Traits::IDEMPOTENT));
@@ -398,37 +413,23 @@ pub static OR: Binary = Binary::new("tg.or", "logical or", DTypeClass::Bool, Bin
 pub static XOR: Binary =
     Binary::new("tg.xor", "logical xor", DTypeClass::Bool, BinaryFns::boolean(|a, b| a ^ b)).with(Traits::COMMUTATIVE);
 /// Bitwise and.
-pub static BITAND: Binary = Binary::new(
-    "tg.bitand",
-    "bitwise and",
-    DTypeClass::Int,
-    BinaryFns::ints(|a, b, _| Ok(a & b), |a, b, _| Ok(a & b)),
-)
-.with(Traits::COMMUTATIVE.union(Traits::IDEMPOTENT));
+pub static BITAND: Binary =
+    Binary::new("tg.bitand", "bitwise and", DTypeClass::Int, BinaryFns::ints(|a, b, _| Ok(a & b), |a, b, _| Ok(a & b)))
+        .with(Traits::COMMUTATIVE.union(Traits::IDEMPOTENT));
 /// Bitwise or.
-pub static BITOR: Binary = Binary::new(
-    "tg.bitor",
-    "bitwise or",
-    DTypeClass::Int,
-    BinaryFns::ints(|a, b, _| Ok(a | b), |a, b, _| Ok(a | b)),
-)
-.with(Traits::COMMUTATIVE.union(Traits::IDEMPOTENT));
+pub static BITOR: Binary =
+    Binary::new("tg.bitor", "bitwise or", DTypeClass::Int, BinaryFns::ints(|a, b, _| Ok(a | b), |a, b, _| Ok(a | b)))
+        .with(Traits::COMMUTATIVE.union(Traits::IDEMPOTENT));
 /// Bitwise exclusive or.
-pub static BITXOR: Binary = Binary::new(
-    "tg.bitxor",
-    "bitwise xor",
-    DTypeClass::Int,
-    BinaryFns::ints(|a, b, _| Ok(a ^ b), |a, b, _| Ok(a ^ b)),
-)
-.with(Traits::COMMUTATIVE);
+pub static BITXOR: Binary =
+    Binary::new("tg.bitxor", "bitwise xor", DTypeClass::Int, BinaryFns::ints(|a, b, _| Ok(a ^ b), |a, b, _| Ok(a ^ b)))
+        .with(Traits::COMMUTATIVE);
 /// Shift left; shifting by the dtype's width or more (or by a negative
 /// amount) gives 0, as ONNX BitShift does.
-pub static SHL: Binary =
-    Binary::new("tg.shl", "a << b", DTypeClass::Int, BinaryFns::ints(shl_int, shl_uint));
+pub static SHL: Binary = Binary::new("tg.shl", "a << b", DTypeClass::Int, BinaryFns::ints(shl_int, shl_uint));
 /// Shift right: arithmetic for signed, logical for unsigned integers;
 /// shifting by the width or more leaves 0 (unsigned) or the sign (signed).
-pub static SHR: Binary =
-    Binary::new("tg.shr", "a >> b", DTypeClass::Int, BinaryFns::ints(shr_int, shr_uint));
+pub static SHR: Binary = Binary::new("tg.shr", "a >> b", DTypeClass::Int, BinaryFns::ints(shr_int, shr_uint));
 /// `a == b` (NaN equals nothing).
 pub static EQ: Binary =
     Binary::comparison("tg.eq", "a == b", DTypeClass::Any, |o| o == Some(Ordering::Equal)).with(Traits::COMMUTATIVE);
@@ -526,12 +527,12 @@ mod tests {
     use crate::attr::{Attr, Attrs};
 
     /// Evaluates a one-result op without attributes.
-    fn run(op: OpRef, inputs: &[Tensor]) -> Result<Tensor, String> {
-        eval_op(op, inputs, &Attrs::new()).map(|mut out| out.remove(0))
+    fn run<const N: usize>(op: OpRef, inputs: [Tensor; N]) -> Result<Tensor, String> {
+        eval_op(op, &inputs, &Attrs::new()).map(|mut out| out.remove(0))
     }
 
     /// The f64 values of a one-result op without attributes.
-    fn values(op: OpRef, inputs: &[Tensor]) -> Vec<f64> {
+    fn values<const N: usize>(op: OpRef, inputs: [Tensor; N]) -> Vec<f64> {
         run(op, inputs).unwrap().to_f64s()
     }
 
@@ -551,43 +552,55 @@ mod tests {
     #[test]
     fn unary_math_on_floats() {
         let x = f64s(&[4], &[0.25, 1.0, 4.0, -1.0]);
-        assert_close(&values(&SQRT, &[x.clone()]), &[0.5, 1.0, 2.0, f64::NAN], 0.0);
-        assert_close(&values(&RSQRT, &[x.clone()]), &[2.0, 1.0, 0.5, f64::NAN], 0.0);
-        assert_close(&values(&RECIPROCAL, &[x.clone()]), &[4.0, 1.0, 0.25, -1.0], 0.0);
-        assert_close(&values(&LOG, &[f64s(&[3], &[1.0, 0.0, -1.0])]), &[0.0, f64::NEG_INFINITY, f64::NAN], 0.0);
-        assert_close(&values(&EXP, &[f64s(&[2], &[0.0, 1.0])]), &[1.0, std::f64::consts::E], 1e-16);
-        assert_close(&values(&NEG, &[x.clone()]), &[-0.25, -1.0, -4.0, 1.0], 0.0);
-        assert_close(&values(&ABS, &[x]), &[0.25, 1.0, 4.0, 1.0], 0.0);
+        assert_close(&values(&SQRT, [x.clone()]), &[0.5, 1.0, 2.0, f64::NAN], 0.0);
+        assert_close(&values(&RSQRT, [x.clone()]), &[2.0, 1.0, 0.5, f64::NAN], 0.0);
+        assert_close(&values(&RECIPROCAL, [x.clone()]), &[4.0, 1.0, 0.25, -1.0], 0.0);
+        assert_close(&values(&LOG, [f64s(&[3], &[1.0, 0.0, -1.0])]), &[0.0, f64::NEG_INFINITY, f64::NAN], 0.0);
+        assert_close(&values(&EXP, [f64s(&[2], &[0.0, 1.0])]), &[1.0, std::f64::consts::E], 1e-16);
+        assert_close(&values(&NEG, [x.clone()]), &[-0.25, -1.0, -4.0, 1.0], 0.0);
+        assert_close(&values(&ABS, [x]), &[0.25, 1.0, 4.0, 1.0], 0.0);
         let h = f64s(&[3], &[0.0, 0.5, -0.5]);
-        assert_close(&values(&TANH, &[h.clone()]), &[0.0, 0.46211715726000974, -0.46211715726000974], 1e-15);
-        assert_close(&values(&ATANH, &[h.clone()]), &[0.0, 0.5493061443340549, -0.5493061443340549], 1e-15);
-        assert_close(&values(&ASIN, &[h.clone()]), &[0.0, std::f64::consts::FRAC_PI_6, -std::f64::consts::FRAC_PI_6], 1e-15);
-        assert_close(&values(&ACOS, &[h.clone()]), &[std::f64::consts::FRAC_PI_2, 1.0471975511965979, 2.0943951023931957], 1e-15);
-        assert_close(&values(&COSH, &[h.clone()]), &[1.0, 1.1276259652063807, 1.1276259652063807], 1e-15);
-        assert_close(&values(&SINH, &[h.clone()]), &[0.0, 0.5210953054937474, -0.5210953054937474], 1e-15);
-        assert_close(&values(&ASINH, &[h]), &[0.0, 0.48121182505960347, -0.48121182505960347], 1e-15);
-        assert_close(&values(&ACOSH, &[f64s(&[2], &[1.0, 0.5])]), &[0.0, f64::NAN], 0.0);
+        assert_close(&values(&TANH, [h.clone()]), &[0.0, 0.46211715726000974, -0.46211715726000974], 1e-15);
+        assert_close(&values(&ATANH, [h.clone()]), &[0.0, 0.5493061443340549, -0.5493061443340549], 1e-15);
+        assert_close(
+            &values(&ASIN, [h.clone()]),
+            &[0.0, std::f64::consts::FRAC_PI_6, -std::f64::consts::FRAC_PI_6],
+            1e-15,
+        );
+        assert_close(
+            &values(&ACOS, [h.clone()]),
+            &[std::f64::consts::FRAC_PI_2, std::f64::consts::FRAC_PI_3, 2.0943951023931957],
+            1e-15,
+        );
+        assert_close(&values(&COSH, [h.clone()]), &[1.0, 1.1276259652063807, 1.1276259652063807], 1e-15);
+        assert_close(&values(&SINH, [h.clone()]), &[0.0, 0.5210953054937474, -0.5210953054937474], 1e-15);
+        assert_close(&values(&ASINH, [h]), &[0.0, 0.48121182505960347, -0.48121182505960347], 1e-15);
+        assert_close(&values(&ACOSH, [f64s(&[2], &[1.0, 0.5])]), &[0.0, f64::NAN], 0.0);
         let q = f64s(&[2], &[0.0, std::f64::consts::FRAC_PI_4]);
-        assert_close(&values(&SIN, &[q.clone()]), &[0.0, std::f64::consts::FRAC_1_SQRT_2], 1e-15);
-        assert_close(&values(&COS, &[q.clone()]), &[1.0, std::f64::consts::FRAC_1_SQRT_2], 1e-15);
-        assert_close(&values(&TAN, &[q.clone()]), &[0.0, 1.0], 1e-15);
-        assert_close(&values(&ATAN, &[f64s(&[2], &[1.0, f64::INFINITY])]), &[std::f64::consts::FRAC_PI_4, std::f64::consts::FRAC_PI_2], 0.0);
+        assert_close(&values(&SIN, [q.clone()]), &[0.0, std::f64::consts::FRAC_1_SQRT_2], 1e-15);
+        assert_close(&values(&COS, [q.clone()]), &[1.0, std::f64::consts::FRAC_1_SQRT_2], 1e-15);
+        assert_close(&values(&TAN, [q.clone()]), &[0.0, 1.0], 1e-15);
+        assert_close(
+            &values(&ATAN, [f64s(&[2], &[1.0, f64::INFINITY])]),
+            &[std::f64::consts::FRAC_PI_4, std::f64::consts::FRAC_PI_2],
+            0.0,
+        );
     }
 
     #[test]
     fn rounding_ops() {
         let x = f64s(&[9], &[0.5, 1.5, 2.5, -0.5, -2.5, 2.4, 2.6, -2.6, f64::NAN]);
-        assert_close(&values(&ROUND, &[x.clone()]), &[0.0, 2.0, 2.0, -0.0, -2.0, 2.0, 3.0, -3.0, f64::NAN], 0.0);
-        assert_close(&values(&FLOOR, &[x.clone()]), &[0.0, 1.0, 2.0, -1.0, -3.0, 2.0, 2.0, -3.0, f64::NAN], 0.0);
-        assert_close(&values(&CEIL, &[x]), &[1.0, 2.0, 3.0, -0.0, -2.0, 3.0, 3.0, -2.0, f64::NAN], 0.0);
+        assert_close(&values(&ROUND, [x.clone()]), &[0.0, 2.0, 2.0, -0.0, -2.0, 2.0, 3.0, -3.0, f64::NAN], 0.0);
+        assert_close(&values(&FLOOR, [x.clone()]), &[0.0, 1.0, 2.0, -1.0, -3.0, 2.0, 2.0, -3.0, f64::NAN], 0.0);
+        assert_close(&values(&CEIL, [x]), &[1.0, 2.0, 3.0, -0.0, -2.0, 3.0, 3.0, -2.0, f64::NAN], 0.0);
     }
 
     #[test]
     fn sign_keeps_nan_and_zero() {
         let x = f64s(&[6], &[-2.5, 0.0, -0.0, 3.0, f64::NAN, f64::NEG_INFINITY]);
-        assert_close(&values(&SIGN, &[x]), &[-1.0, 0.0, 0.0, 1.0, f64::NAN, -1.0], 0.0);
-        assert_eq!(run(&SIGN, &[t(DType::I32, &[3], &[-5.0, 0.0, 7.0])]).unwrap().to_i64s(), [-1, 0, 1]);
-        assert_eq!(run(&SIGN, &[t(DType::U8, &[2], &[0.0, 200.0])]).unwrap().to_i64s(), [0, 1]);
+        assert_close(&values(&SIGN, [x]), &[-1.0, 0.0, 0.0, 1.0, f64::NAN, -1.0], 0.0);
+        assert_eq!(run(&SIGN, [t(DType::I32, &[3], &[-5.0, 0.0, 7.0])]).unwrap().to_i64s(), [-1, 0, 1]);
+        assert_eq!(run(&SIGN, [t(DType::U8, &[2], &[0.0, 200.0])]).unwrap().to_i64s(), [0, 1]);
     }
 
     #[test]
@@ -595,9 +608,9 @@ mod tests {
         let x = f64s(&[6], &[0.0, 2.0, -30.0, -700.0, -1000.0, 1000.0]);
         let e30 = (-30f64).exp();
         let expected = [0.5, 0.8807970779778823, e30 / (1.0 + e30), 9.85967654375977e-305, 0.0, 1.0];
-        assert_close(&values(&SIGMOID, &[x]), &expected, 1e-14);
+        assert_close(&values(&SIGMOID, [x]), &expected, 1e-14);
         let f = t(DType::F32, &[2], &[-100.0, -200.0]);
-        let out = values(&SIGMOID, &[f]);
+        let out = values(&SIGMOID, [f]);
         assert!(out.iter().all(|v| v.is_finite() && *v >= 0.0), "{out:?}");
         assert_eq!(out[0], ((-100f64).exp() as f32) as f64);
     }
@@ -617,7 +630,7 @@ mod tests {
             1.0,
             f64::NAN,
         ];
-        assert_close(&values(&ERF, &[x]), &expected, 1e-15);
+        assert_close(&values(&ERF, [x]), &expected, 1e-15);
     }
 
     #[test]
@@ -625,128 +638,137 @@ mod tests {
         // f16 has 11 significant bits: 2048 + 1 ties to even (2048), 2048 + 3 to 2052.
         let a = t(DType::F16, &[2], &[2048.0, 2048.0]);
         let b = t(DType::F16, &[2], &[1.0, 3.0]);
-        assert_eq!(values(&ADD, &[a, b]), [2048.0, 2052.0]);
-        let third = run(&DIV, &[t(DType::F16, &[], &[1.0]), t(DType::F16, &[], &[3.0])]).unwrap();
+        assert_eq!(values(&ADD, [a, b]), [2048.0, 2052.0]);
+        let third = run(&DIV, [t(DType::F16, &[], &[1.0]), t(DType::F16, &[], &[3.0])]).unwrap();
         assert_eq!(third.to_f64s(), [0.333251953125]);
-        let bf = run(&MUL, &[t(DType::BF16, &[], &[1.0 + 1.0 / 128.0]), t(DType::BF16, &[], &[1.0 + 1.0 / 128.0])]);
+        let bf = run(&MUL, [t(DType::BF16, &[], &[1.0 + 1.0 / 128.0]), t(DType::BF16, &[], &[1.0 + 1.0 / 128.0])]);
         assert_eq!(bf.unwrap().to_f64s(), [1.015625]);
-        let e = values(&EXP, &[t(DType::F32, &[], &[1.0])]);
+        let e = values(&EXP, [t(DType::F32, &[], &[1.0])]);
         assert_eq!(e, [std::f64::consts::E as f32 as f64]);
-        let big = values(&MUL, &[t(DType::F16, &[], &[300.0]), t(DType::F16, &[], &[300.0])]);
+        let big = values(&MUL, [t(DType::F16, &[], &[300.0]), t(DType::F16, &[], &[300.0])]);
         assert_eq!(big, [f64::INFINITY]);
     }
 
     #[test]
     fn integers_wrap() {
         let i8s = |v: &[f64]| t(DType::I8, &[v.len()], v);
-        assert_eq!(run(&ADD, &[i8s(&[100.0, -100.0]), i8s(&[100.0, -100.0])]).unwrap().to_i64s(), [-56, 56]);
-        assert_eq!(run(&NEG, &[i8s(&[-128.0, 5.0])]).unwrap().to_i64s(), [-128, -5]);
-        assert_eq!(run(&ABS, &[i8s(&[-128.0, -5.0])]).unwrap().to_i64s(), [-128, 5]);
-        assert_eq!(run(&SUB, &[t(DType::U8, &[], &[3.0]), t(DType::U8, &[], &[5.0])]).unwrap().to_i64s(), [254]);
-        assert_eq!(run(&MUL, &[t(DType::I32, &[], &[65536.0]), t(DType::I32, &[], &[65537.0])]).unwrap().to_i64s(), [65536]);
+        assert_eq!(run(&ADD, [i8s(&[100.0, -100.0]), i8s(&[100.0, -100.0])]).unwrap().to_i64s(), [-56, 56]);
+        assert_eq!(run(&NEG, [i8s(&[-128.0, 5.0])]).unwrap().to_i64s(), [-128, -5]);
+        assert_eq!(run(&ABS, [i8s(&[-128.0, -5.0])]).unwrap().to_i64s(), [-128, 5]);
+        assert_eq!(run(&SUB, [t(DType::U8, &[], &[3.0]), t(DType::U8, &[], &[5.0])]).unwrap().to_i64s(), [254]);
+        assert_eq!(
+            run(&MUL, [t(DType::I32, &[], &[65536.0]), t(DType::I32, &[], &[65537.0])]).unwrap().to_i64s(),
+            [65536]
+        );
         let max = Tensor::new(DType::I64, vec![], Data::Int(vec![i64::MAX])).unwrap();
         let one = Tensor::new(DType::I64, vec![], Data::Int(vec![1])).unwrap();
-        assert_eq!(run(&ADD, &[max, one]).unwrap().to_i64s(), [i64::MIN]);
+        assert_eq!(run(&ADD, [max, one]).unwrap().to_i64s(), [i64::MIN]);
         let u = Tensor::new(DType::U64, vec![], Data::UInt(vec![u64::MAX])).unwrap();
         let u1 = Tensor::new(DType::U64, vec![], Data::UInt(vec![1])).unwrap();
-        assert_eq!(run(&ADD, &[u, u1]).unwrap().data(), &Data::UInt(vec![0]));
+        assert_eq!(run(&ADD, [u, u1]).unwrap().data(), &Data::UInt(vec![0]));
     }
 
     #[test]
     fn binary_ops_broadcast_in_every_position() {
         let col = f64s(&[2, 1], &[10.0, 20.0]);
         let row = f64s(&[3], &[1.0, 2.0, 3.0]);
-        let s = run(&SUB, &[col.clone(), row.clone()]).unwrap();
+        let s = run(&SUB, [col.clone(), row.clone()]).unwrap();
         assert_eq!((s.shape(), s.to_f64s()), (&[2, 3][..], vec![9.0, 8.0, 7.0, 19.0, 18.0, 17.0]));
-        let s = run(&SUB, &[row.clone(), col.clone()]).unwrap();
+        let s = run(&SUB, [row.clone(), col.clone()]).unwrap();
         assert_eq!((s.shape(), s.to_f64s()), (&[2, 3][..], vec![-9.0, -8.0, -7.0, -19.0, -18.0, -17.0]));
         let scalar = f64s(&[], &[100.0]);
         let m = f64s(&[2, 2], &[1.0, 2.0, 3.0, 4.0]);
-        assert_eq!(values(&SUB, &[scalar.clone(), m.clone()]), [99.0, 98.0, 97.0, 96.0]);
-        assert_eq!(values(&SUB, &[m.clone(), scalar]), [-99.0, -98.0, -97.0, -96.0]);
-        let r = run(&ADD, &[f64s(&[1, 2, 1], &[1.0, 2.0]), f64s(&[2, 1, 3], &[0.0, 10.0, 20.0, 30.0, 40.0, 50.0])]);
+        assert_eq!(values(&SUB, [scalar.clone(), m.clone()]), [99.0, 98.0, 97.0, 96.0]);
+        assert_eq!(values(&SUB, [m.clone(), scalar]), [-99.0, -98.0, -97.0, -96.0]);
+        let r = run(&ADD, [f64s(&[1, 2, 1], &[1.0, 2.0]), f64s(&[2, 1, 3], &[0.0, 10.0, 20.0, 30.0, 40.0, 50.0])]);
         let r = r.unwrap();
         assert_eq!(r.shape(), [2, 2, 3]);
         assert_eq!(r.to_f64s(), [1.0, 11.0, 21.0, 2.0, 12.0, 22.0, 31.0, 41.0, 51.0, 32.0, 42.0, 52.0]);
-        assert_eq!(values(&MUL, &[m.clone(), m]), [1.0, 4.0, 9.0, 16.0]);
+        assert_eq!(values(&MUL, [m.clone(), m]), [1.0, 4.0, 9.0, 16.0]);
     }
 
     #[test]
     fn empty_tensors_stay_empty() {
-        let e = run(&ADD, &[f64s(&[0, 3], &[]), f64s(&[3], &[1.0, 2.0, 3.0])]).unwrap();
+        let e = run(&ADD, [f64s(&[0, 3], &[]), f64s(&[3], &[1.0, 2.0, 3.0])]).unwrap();
         assert_eq!((e.shape(), e.len()), (&[0, 3][..], 0));
-        let e = run(&ADD, &[f64s(&[1], &[1.0]), f64s(&[0], &[])]).unwrap();
+        let e = run(&ADD, [f64s(&[1], &[1.0]), f64s(&[0], &[])]).unwrap();
         assert_eq!(e.shape(), [0]);
-        assert_eq!(run(&EXP, &[f64s(&[2, 0], &[])]).unwrap().shape(), [2, 0]);
-        let c = run(&LT, &[t(DType::I32, &[0], &[]), t(DType::I32, &[], &[1.0])]).unwrap();
+        assert_eq!(run(&EXP, [f64s(&[2, 0], &[])]).unwrap().shape(), [2, 0]);
+        let c = run(&LT, [t(DType::I32, &[0], &[]), t(DType::I32, &[], &[1.0])]).unwrap();
         assert_eq!((c.shape(), c.dtype()), (&[0][..], DType::I1));
-        let sel = run(&SELECT, &[t(DType::I1, &[0, 2], &[]), f64s(&[2], &[1.0, 2.0]), f64s(&[], &[0.0])]).unwrap();
+        let sel = run(&SELECT, [t(DType::I1, &[0, 2], &[]), f64s(&[2], &[1.0, 2.0]), f64s(&[], &[0.0])]).unwrap();
         assert_eq!(sel.shape(), [0, 2]);
     }
 
     #[test]
     fn division_truncates_integers_and_rejects_zero() {
-        let f = values(&DIV, &[f64s(&[4], &[1.0, -1.0, 0.0, 7.0]), f64s(&[4], &[0.0, 0.0, 0.0, 2.0])]);
+        let f = values(&DIV, [f64s(&[4], &[1.0, -1.0, 0.0, 7.0]), f64s(&[4], &[0.0, 0.0, 0.0, 2.0])]);
         assert_close(&f, &[f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 3.5], 0.0);
         let a = t(DType::I32, &[4], &[7.0, -7.0, 7.0, -7.0]);
         let b = t(DType::I32, &[4], &[2.0, 2.0, -2.0, -2.0]);
-        assert_eq!(run(&DIV, &[a, b]).unwrap().to_i64s(), [3, -3, -3, 3]);
-        let min = run(&DIV, &[t(DType::I8, &[], &[-128.0]), t(DType::I8, &[], &[-1.0])]).unwrap();
+        assert_eq!(run(&DIV, [a, b]).unwrap().to_i64s(), [3, -3, -3, 3]);
+        let min = run(&DIV, [t(DType::I8, &[], &[-128.0]), t(DType::I8, &[], &[-1.0])]).unwrap();
         assert_eq!(min.to_i64s(), [-128]);
-        let zero = run(&DIV, &[t(DType::I32, &[2], &[1.0, 2.0]), t(DType::I32, &[2], &[1.0, 0.0])]);
+        let zero = run(&DIV, [t(DType::I32, &[2], &[1.0, 2.0]), t(DType::I32, &[2], &[1.0, 0.0])]);
         assert_eq!(zero, Err("integer division by zero".into()));
-        assert_eq!(run(&DIV, &[t(DType::U8, &[], &[7.0]), t(DType::U8, &[], &[2.0])]).unwrap().to_i64s(), [3]);
-        assert!(run(&DIV, &[t(DType::U8, &[], &[7.0]), t(DType::U8, &[], &[0.0])]).is_err());
+        assert_eq!(run(&DIV, [t(DType::U8, &[], &[7.0]), t(DType::U8, &[], &[2.0])]).unwrap().to_i64s(), [3]);
+        assert!(run(&DIV, [t(DType::U8, &[], &[7.0]), t(DType::U8, &[], &[0.0])]).is_err());
     }
 
     #[test]
     fn rem_follows_the_dividend_and_mod_the_divisor() {
         let a = t(DType::I32, &[4], &[-7.0, 7.0, -7.0, 7.0]);
         let b = t(DType::I32, &[4], &[2.0, 2.0, -2.0, -2.0]);
-        assert_eq!(run(&REM, &[a.clone(), b.clone()]).unwrap().to_i64s(), [-1, 1, -1, 1]);
-        assert_eq!(run(&MOD, &[a.clone(), b.clone()]).unwrap().to_i64s(), [1, 1, -1, -1]);
+        assert_eq!(run(&REM, [a.clone(), b.clone()]).unwrap().to_i64s(), [-1, 1, -1, 1]);
+        assert_eq!(run(&MOD, [a.clone(), b.clone()]).unwrap().to_i64s(), [1, 1, -1, -1]);
         let six = t(DType::I32, &[4], &[6.0, -6.0, 6.0, -6.0]);
-        assert_eq!(run(&MOD, &[six, b]).unwrap().to_i64s(), [0, 0, 0, 0]);
+        assert_eq!(run(&MOD, [six, b]).unwrap().to_i64s(), [0, 0, 0, 0]);
         let zero = t(DType::I32, &[], &[0.0]);
-        assert_eq!(run(&REM, &[a.clone(), zero.clone()]), Err("integer division by zero".into()));
-        assert_eq!(run(&MOD, &[a, zero]), Err("integer division by zero".into()));
+        assert_eq!(run(&REM, [a.clone(), zero.clone()]), Err("integer division by zero".into()));
+        assert_eq!(run(&MOD, [a, zero]), Err("integer division by zero".into()));
         let min = t(DType::I64, &[], &[i64::MIN as f64]);
         let neg1 = t(DType::I64, &[], &[-1.0]);
-        assert_eq!(run(&REM, &[min.clone(), neg1.clone()]).unwrap().to_i64s(), [0]);
-        assert_eq!(run(&MOD, &[min, neg1]).unwrap().to_i64s(), [0]);
+        assert_eq!(run(&REM, [min.clone(), neg1.clone()]).unwrap().to_i64s(), [0]);
+        assert_eq!(run(&MOD, [min, neg1]).unwrap().to_i64s(), [0]);
         let x = f64s(&[5], &[-7.5, 7.5, -7.5, 5.0, -1.0]);
         let y = f64s(&[5], &[2.0, -2.0, -2.0, 0.0, f64::INFINITY]);
-        assert_close(&values(&REM, &[x.clone(), y.clone()]), &[-1.5, 1.5, -1.5, f64::NAN, -1.0], 0.0);
-        assert_close(&values(&MOD, &[x, y]), &[0.5, -0.5, -1.5, f64::NAN, f64::INFINITY], 0.0);
-        let m = values(&MOD, &[f64s(&[1], &[4.0]), f64s(&[1], &[-2.0])]);
+        assert_close(&values(&REM, [x.clone(), y.clone()]), &[-1.5, 1.5, -1.5, f64::NAN, -1.0], 0.0);
+        assert_close(&values(&MOD, [x, y]), &[0.5, -0.5, -1.5, f64::NAN, f64::INFINITY], 0.0);
+        let m = values(&MOD, [f64s(&[1], &[4.0]), f64s(&[1], &[-2.0])]);
         assert!(m[0] == 0.0 && m[0].is_sign_negative(), "{m:?}");
-        assert_eq!(run(&MOD, &[t(DType::U8, &[], &[7.0]), t(DType::U8, &[], &[3.0])]).unwrap().to_i64s(), [1]);
+        assert_eq!(run(&MOD, [t(DType::U8, &[], &[7.0]), t(DType::U8, &[], &[3.0])]).unwrap().to_i64s(), [1]);
     }
 
     #[test]
     fn pow_on_floats_and_integers() {
-        assert_close(&values(&POW, &[f64s(&[3], &[2.0, 4.0, -8.0]), f64s(&[3], &[0.5, -1.0, 1.0 / 3.0])]),
-            &[std::f64::consts::SQRT_2, 0.25, f64::NAN], 1e-16);
+        assert_close(
+            &values(&POW, [f64s(&[3], &[2.0, 4.0, -8.0]), f64s(&[3], &[0.5, -1.0, 1.0 / 3.0])]),
+            &[std::f64::consts::SQRT_2, 0.25, f64::NAN],
+            1e-16,
+        );
         let a = t(DType::I8, &[6], &[3.0, 3.0, 2.0, -2.0, 0.0, 5.0]);
         let b = t(DType::I8, &[6], &[4.0, 5.0, 10.0, 3.0, 0.0, 1.0]);
-        assert_eq!(run(&POW, &[a, b]).unwrap().to_i64s(), [81, -13, 0, -8, 1, 5]);
+        assert_eq!(run(&POW, [a, b]).unwrap().to_i64s(), [81, -13, 0, -8, 1, 5]);
         let a = t(DType::I32, &[4], &[2.0, 1.0, -1.0, -1.0]);
         let b = t(DType::I32, &[4], &[-1.0, -5.0, -3.0, -4.0]);
-        assert_eq!(run(&POW, &[a, b]).unwrap().to_i64s(), [0, 1, -1, 1]);
-        let err = run(&POW, &[t(DType::I32, &[], &[0.0]), t(DType::I32, &[], &[-1.0])]).unwrap_err();
+        assert_eq!(run(&POW, [a, b]).unwrap().to_i64s(), [0, 1, -1, 1]);
+        let err = run(&POW, [t(DType::I32, &[], &[0.0]), t(DType::I32, &[], &[-1.0])]).unwrap_err();
         assert!(err.contains("division by zero"), "{err}");
-        assert_eq!(run(&POW, &[t(DType::U8, &[2], &[2.0, 3.0]), t(DType::U8, &[2], &[9.0, 2.0])]).unwrap().to_i64s(), [0, 9]);
+        assert_eq!(
+            run(&POW, [t(DType::U8, &[2], &[2.0, 3.0]), t(DType::U8, &[2], &[9.0, 2.0])]).unwrap().to_i64s(),
+            [0, 9]
+        );
     }
 
     #[test]
     fn max_and_min_propagate_nan() {
         let a = f64s(&[4], &[1.0, f64::NAN, 3.0, -0.5]);
         let b = f64s(&[4], &[2.0, 2.0, f64::NAN, -1.0]);
-        assert_close(&values(&MAX, &[a.clone(), b.clone()]), &[2.0, f64::NAN, f64::NAN, -0.5], 0.0);
-        assert_close(&values(&MIN, &[a, b]), &[1.0, f64::NAN, f64::NAN, -1.0], 0.0);
-        let i = run(&MAX, &[t(DType::I16, &[3], &[-5.0, 4.0, 0.0]), t(DType::I16, &[], &[1.0])]).unwrap();
+        assert_close(&values(&MAX, [a.clone(), b.clone()]), &[2.0, f64::NAN, f64::NAN, -0.5], 0.0);
+        assert_close(&values(&MIN, [a, b]), &[1.0, f64::NAN, f64::NAN, -1.0], 0.0);
+        let i = run(&MAX, [t(DType::I16, &[3], &[-5.0, 4.0, 0.0]), t(DType::I16, &[], &[1.0])]).unwrap();
         assert_eq!(i.to_i64s(), [1, 4, 1]);
-        let u = run(&MIN, &[t(DType::U32, &[2], &[5.0, 0.0]), t(DType::U32, &[2], &[3.0, 9.0])]).unwrap();
+        let u = run(&MIN, [t(DType::U32, &[2], &[5.0, 0.0]), t(DType::U32, &[2], &[3.0, 9.0])]).unwrap();
         assert_eq!(u.to_i64s(), [3, 0]);
     }
 
@@ -755,43 +777,46 @@ mod tests {
         let y = f64s(&[4], &[1.0, 1.0, -1.0, 0.0]);
         let x = f64s(&[4], &[1.0, -1.0, -1.0, -1.0]);
         let pi = std::f64::consts::PI;
-        assert_close(&values(&ATAN2, &[y, x]), &[pi / 4.0, 3.0 * pi / 4.0, -3.0 * pi / 4.0, pi], 1e-15);
+        assert_close(&values(&ATAN2, [y, x]), &[pi / 4.0, 3.0 * pi / 4.0, -3.0 * pi / 4.0, pi], 1e-15);
     }
 
     #[test]
     fn logic_and_bitwise_ops() {
         let p = t(DType::I1, &[2, 1], &[1.0, 0.0]);
         let q = t(DType::I1, &[2], &[1.0, 0.0]);
-        assert_eq!(run(&AND, &[p.clone(), q.clone()]).unwrap().to_bools(), [true, false, false, false]);
-        assert_eq!(run(&OR, &[p.clone(), q.clone()]).unwrap().to_bools(), [true, true, true, false]);
-        assert_eq!(run(&XOR, &[p.clone(), q]).unwrap().to_bools(), [false, true, true, false]);
-        assert_eq!(run(&NOT, &[p]).unwrap().to_bools(), [false, true]);
+        assert_eq!(run(&AND, [p.clone(), q.clone()]).unwrap().to_bools(), [true, false, false, false]);
+        assert_eq!(run(&OR, [p.clone(), q.clone()]).unwrap().to_bools(), [true, true, true, false]);
+        assert_eq!(run(&XOR, [p.clone(), q]).unwrap().to_bools(), [false, true, true, false]);
+        assert_eq!(run(&NOT, [p]).unwrap().to_bools(), [false, true]);
         let a = t(DType::I8, &[3], &[12.0, -1.0, 0.0]);
         let b = t(DType::I8, &[3], &[10.0, 85.0, -128.0]);
-        assert_eq!(run(&BITAND, &[a.clone(), b.clone()]).unwrap().to_i64s(), [8, 85, 0]);
-        assert_eq!(run(&BITOR, &[a.clone(), b.clone()]).unwrap().to_i64s(), [14, -1, -128]);
-        assert_eq!(run(&BITXOR, &[a.clone(), b]).unwrap().to_i64s(), [6, -86, -128]);
-        assert_eq!(run(&BITNOT, &[a]).unwrap().to_i64s(), [-13, 0, -1]);
-        assert_eq!(run(&BITNOT, &[t(DType::U8, &[2], &[0.0, 15.0])]).unwrap().to_i64s(), [255, 240]);
-        assert_eq!(run(&BITNOT, &[t(DType::U16, &[], &[1.0])]).unwrap().to_i64s(), [65534]);
+        assert_eq!(run(&BITAND, [a.clone(), b.clone()]).unwrap().to_i64s(), [8, 85, 0]);
+        assert_eq!(run(&BITOR, [a.clone(), b.clone()]).unwrap().to_i64s(), [14, -1, -128]);
+        assert_eq!(run(&BITXOR, [a.clone(), b]).unwrap().to_i64s(), [6, -86, -128]);
+        assert_eq!(run(&BITNOT, [a]).unwrap().to_i64s(), [-13, 0, -1]);
+        assert_eq!(run(&BITNOT, [t(DType::U8, &[2], &[0.0, 15.0])]).unwrap().to_i64s(), [255, 240]);
+        assert_eq!(run(&BITNOT, [t(DType::U16, &[], &[1.0])]).unwrap().to_i64s(), [65534]);
     }
 
     #[test]
     fn shifts_saturate_at_the_width() {
         let u = |v: &[f64]| t(DType::U8, &[v.len()], v);
-        assert_eq!(run(&SHL, &[u(&[1.0, 1.0, 1.0, 3.0]), u(&[7.0, 8.0, 200.0, 7.0])]).unwrap().to_i64s(), [128, 0, 0, 128]);
-        assert_eq!(run(&SHR, &[u(&[128.0, 128.0, 255.0]), u(&[7.0, 8.0, 4.0])]).unwrap().to_i64s(), [1, 0, 15]);
+        assert_eq!(
+            run(&SHL, [u(&[1.0, 1.0, 1.0, 3.0]), u(&[7.0, 8.0, 200.0, 7.0])]).unwrap().to_i64s(),
+            [128, 0, 0, 128]
+        );
+        assert_eq!(run(&SHR, [u(&[128.0, 128.0, 255.0]), u(&[7.0, 8.0, 4.0])]).unwrap().to_i64s(), [1, 0, 15]);
         let i = |v: &[f64]| t(DType::I8, &[v.len()], v);
-        let shr = run(&SHR, &[i(&[-8.0, -8.0, 8.0, -8.0, 8.0]), i(&[1.0, 10.0, 10.0, -1.0, 8.0])]).unwrap();
+        let shr = run(&SHR, [i(&[-8.0, -8.0, 8.0, -8.0, 8.0]), i(&[1.0, 10.0, 10.0, -1.0, 8.0])]).unwrap();
         assert_eq!(shr.to_i64s(), [-4, -1, 0, -1, 0]);
-        let shl = run(&SHL, &[i(&[1.0, 1.0, -1.0, 5.0]), i(&[7.0, 8.0, 3.0, -1.0])]).unwrap();
+        let shl = run(&SHL, [i(&[1.0, 1.0, -1.0, 5.0]), i(&[7.0, 8.0, 3.0, -1.0])]).unwrap();
         assert_eq!(shl.to_i64s(), [-128, 0, -8, 0]);
         let one = Tensor::new(DType::U64, vec![2], Data::UInt(vec![1, 1])).unwrap();
         let by = Tensor::new(DType::U64, vec![2], Data::UInt(vec![63, 64])).unwrap();
-        assert_eq!(run(&SHL, &[one, by]).unwrap().data(), &Data::UInt(vec![1 << 63, 0]));
+        assert_eq!(run(&SHL, [one, by]).unwrap().data(), &Data::UInt(vec![1 << 63, 0]));
         let one = Tensor::new(DType::I64, vec![], Data::Int(vec![1])).unwrap();
         let by = Tensor::new(DType::I64, vec![], Data::Int(vec![63])).unwrap();
-        assert_eq!(run(&SHL, &[one, by]).unwrap().to_i64s(), [i64::MIN]);
+        assert_eq!(run(&SHL, [one, by]).unwrap().to_i64s(), [i64::MIN]);
     }
 
     #[test]
@@ -799,7 +824,7 @@ mod tests {
         let a = f64s(&[3], &[1.0, f64::NAN, 3.0]);
         let b = f64s(&[3], &[1.0, f64::NAN, 2.0]);
         let cmp = |op: OpRef| {
-            let out = run(op, &[a.clone(), b.clone()]).unwrap();
+            let out = run(op, [a.clone(), b.clone()]).unwrap();
             assert_eq!(out.dtype(), DType::I1);
             out.to_bools()
         };
@@ -809,11 +834,11 @@ mod tests {
         assert_eq!(cmp(&LE), [true, false, false]);
         assert_eq!(cmp(&GT), [false, false, true]);
         assert_eq!(cmp(&GE), [true, false, true]);
-        let u = run(&LT, &[t(DType::U8, &[2, 1], &[1.0, 200.0]), t(DType::U8, &[2], &[100.0, 255.0])]).unwrap();
+        let u = run(&LT, [t(DType::U8, &[2, 1], &[1.0, 200.0]), t(DType::U8, &[2], &[100.0, 255.0])]).unwrap();
         assert_eq!((u.shape(), u.to_bools()), (&[2, 2][..], vec![true, true, false, true]));
-        let bools = run(&EQ, &[t(DType::I1, &[2], &[1.0, 0.0]), t(DType::I1, &[], &[0.0])]).unwrap();
+        let bools = run(&EQ, [t(DType::I1, &[2], &[1.0, 0.0]), t(DType::I1, &[], &[0.0])]).unwrap();
         assert_eq!(bools.to_bools(), [false, true]);
-        let i = run(&GE, &[t(DType::I64, &[2], &[-3.0, 5.0]), t(DType::I64, &[2], &[-3.0, 6.0])]).unwrap();
+        let i = run(&GE, [t(DType::I64, &[2], &[-3.0, 5.0]), t(DType::I64, &[2], &[-3.0, 6.0])]).unwrap();
         assert_eq!(i.to_bools(), [true, false]);
     }
 
@@ -822,27 +847,28 @@ mod tests {
         let cond = t(DType::I1, &[2, 1], &[1.0, 0.0]);
         let a = t(DType::I64, &[3], &[1.0, 2.0, 3.0]);
         let b = t(DType::I64, &[], &[-1.0]);
-        let s = run(&SELECT, &[cond.clone(), a.clone(), b.clone()]).unwrap();
+        let s = run(&SELECT, [cond.clone(), a.clone(), b.clone()]).unwrap();
         assert_eq!((s.shape(), s.dtype(), s.to_i64s()), (&[2, 3][..], DType::I64, vec![1, 2, 3, -1, -1, -1]));
-        let s = run(&SELECT, &[t(DType::I1, &[3], &[0.0, 1.0, 0.0]), b, a]).unwrap();
+        let s = run(&SELECT, [t(DType::I1, &[3], &[0.0, 1.0, 0.0]), b, a]).unwrap();
         assert_eq!(s.to_i64s(), [1, -1, 3]);
-        let s = run(&SELECT, &[t(DType::I1, &[], &[1.0]), f64s(&[2, 1], &[5.0, 6.0]), f64s(&[1, 2], &[7.0, 8.0])]);
+        let s = run(&SELECT, [t(DType::I1, &[], &[1.0]), f64s(&[2, 1], &[5.0, 6.0]), f64s(&[1, 2], &[7.0, 8.0])]);
         assert_eq!(s.unwrap().to_f64s(), [5.0, 5.0, 6.0, 6.0]);
-        let s = run(&SELECT, &[cond, t(DType::I1, &[], &[1.0]), t(DType::I1, &[], &[0.0])]).unwrap();
+        let s = run(&SELECT, [cond, t(DType::I1, &[], &[1.0]), t(DType::I1, &[], &[0.0])]).unwrap();
         assert_eq!(s.to_bools(), [true, false]);
     }
 
     #[test]
     fn predicates_test_floats() {
         let x = t(DType::F32, &[4], &[1.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY]);
-        assert_eq!(run(&IS_NAN, &[x.clone()]).unwrap().to_bools(), [false, true, false, false]);
-        let inf = run(&IS_INF, &[x]).unwrap();
+        assert_eq!(run(&IS_NAN, [x.clone()]).unwrap().to_bools(), [false, true, false, false]);
+        let inf = run(&IS_INF, [x]).unwrap();
         assert_eq!((inf.dtype(), inf.to_bools()), (DType::I1, vec![false, false, true, true]));
     }
 
     #[test]
     fn cast_converts_each_element() {
-        let cast = |x: Tensor, to: DType| eval_op(&CAST, &[x], &Attrs::from([("to", Attr::DType(to))])).unwrap().remove(0);
+        let cast =
+            |x: Tensor, to: DType| eval_op(&CAST, &[x], &Attrs::from([("to", Attr::DType(to))])).unwrap().remove(0);
         let x = t(DType::F32, &[4], &[-1.7, 2.9, 0.0, 300.0]);
         assert_eq!(cast(x.clone(), DType::I32).to_i64s(), [-1, 2, 0, 300]);
         assert_eq!(cast(x.clone(), DType::I1).to_bools(), [true, true, false, true]);

@@ -74,8 +74,8 @@ fn resolve_index(i: i64, n: usize, axis: usize) -> Result<usize, String> {
 /// coordinate on `axis` (gather_elements, scatter): the flat data index
 /// each index element addresses.
 fn element_targets(data: &Tensor, indices: &Tensor, axis: usize) -> Result<Vec<usize>, String> {
-    let fits = indices.rank() == data.rank()
-        && (0..data.rank()).all(|d| d == axis || indices.shape()[d] <= data.shape()[d]);
+    let fits =
+        indices.rank() == data.rank() && (0..data.rank()).all(|d| d == axis || indices.shape()[d] <= data.shape()[d]);
     if !fits {
         return Err(format!(
             "the indices {:?} must have the rank of the data {:?} and no larger size off axis {axis}",
@@ -85,7 +85,9 @@ fn element_targets(data: &Tensor, indices: &Tensor, axis: usize) -> Result<Vec<u
     }
     let st = strides(data.shape());
     let axes: Vec<AxisOffsets> = (0..data.rank())
-        .map(|d| if d == axis { vec![Some(0); indices.shape()[d]] } else { identity_offsets(indices.shape()[d], st[d]) })
+        .map(
+            |d| if d == axis { vec![Some(0); indices.shape()[d]] } else { identity_offsets(indices.shape()[d], st[d]) },
+        )
         .collect();
     let n = data.shape()[axis];
     flat_indices(&axes)
@@ -162,7 +164,12 @@ impl Reduction {
 /// A copy of `data` where, for each pair `(to, from)` in order, element
 /// `to` is combined by `reduction` with element `from` of `updates`.
 fn scatter_data(data: &Data, updates: &Data, pairs: &[(usize, usize)], reduction: Reduction) -> Result<Data, String> {
-    fn apply<T: Elem>(data: &[T], updates: &[T], pairs: &[(usize, usize)], reduction: Reduction) -> Result<Vec<T>, String> {
+    fn apply<T: Elem>(
+        data: &[T],
+        updates: &[T],
+        pairs: &[(usize, usize)],
+        reduction: Reduction,
+    ) -> Result<Vec<T>, String> {
         let mut out = data.to_vec();
         for &(to, from) in pairs {
             match (out.get_mut(to), updates.get(from)) {
@@ -342,7 +349,11 @@ impl OpDef for Scatter {
         let axis = cx.op.axis("axis", data.rank())?;
         let reduction = Reduction::of(&cx.op)?;
         if updates.shape() != idx.shape() {
-            return Err(format!("the updates {:?} must have the shape of the indices {:?}", updates.shape(), idx.shape()));
+            return Err(format!(
+                "the updates {:?} must have the shape of the indices {:?}",
+                updates.shape(),
+                idx.shape()
+            ));
         }
         let pairs: Vec<(usize, usize)> = element_targets(data, idx, axis)?.into_iter().zip(0..).collect();
         let out = scatter_data(data.data(), updates.data(), &pairs, reduction)?;
@@ -604,7 +615,8 @@ mod tests {
         #[test]
         fn gather_nd_with_and_without_batch_dims() {
             let run = |data: Tensor, idx: Tensor, b: i64| {
-                eval1(&GATHER_ND, &[data, idx], &Attrs::from([("batch_dims", Attr::Int(b))])).map(|t| (t.shape().to_vec(), t.to_i64s()))
+                eval1(&GATHER_ND, &[data, idx], &Attrs::from([("batch_dims", Attr::Int(b))]))
+                    .map(|t| (t.shape().to_vec(), t.to_i64s()))
             };
             let square = i64s(&[2, 2], &[0, 1, 2, 3]);
             assert_eq!(run(square.clone(), i64s(&[2, 2], &[0, 0, 1, 1]), 0), Ok((vec![2], vec![0, 3])));
@@ -614,9 +626,15 @@ mod tests {
             assert_eq!(run(cube.clone(), i64s(&[2, 1, 2], &[0, 1, 1, 0]), 0), Ok((vec![2, 1, 2], vec![2, 3, 4, 5])));
             // Batch 0 takes row 1 of its matrix, batch 1 takes row 0 of its own.
             assert_eq!(run(cube.clone(), i64s(&[2, 1], &[1, 0]), 1), Ok((vec![2, 2], vec![2, 3, 4, 5])));
-            assert_eq!(run(cube.clone(), i64s(&[2, 2, 2], &[1, 1, 0, -1, 0, 0, 1, 0]), 1), Ok((vec![2, 2], vec![3, 1, 4, 6])));
+            assert_eq!(
+                run(cube.clone(), i64s(&[2, 2, 2], &[1, 1, 0, -1, 0, 0, 1, 0]), 1),
+                Ok((vec![2, 2], vec![3, 1, 4, 6]))
+            );
             assert_eq!(run(cube.clone(), i64s(&[2, 0, 1], &[]), 1), Ok((vec![2, 0, 2], vec![])));
-            assert_eq!(run(cube, i64s(&[1, 2], &[0, 2]), 0), Err("index 2 is out of range for axis 1 of size 2".into()));
+            assert_eq!(
+                run(cube, i64s(&[1, 2], &[0, 2]), 0),
+                Err("index 2 is out of range for axis 1 of size 2".into())
+            );
         }
 
         #[test]
@@ -645,7 +663,11 @@ mod tests {
         #[test]
         fn scatter_nd_writes_and_reduces_slices() {
             let data = i64s(&[8], &[1, 2, 3, 4, 5, 6, 7, 8]);
-            let out = eval1(&SCATTER_ND, &[data.clone(), i64s(&[4, 1], &[4, 3, 1, 7]), i64s(&[4], &[9, 10, 11, 12])], &Attrs::new());
+            let out = eval1(
+                &SCATTER_ND,
+                &[data.clone(), i64s(&[4, 1], &[4, 3, 1, 7]), i64s(&[4], &[9, 10, 11, 12])],
+                &Attrs::new(),
+            );
             assert_eq!(out.map(|t| t.to_i64s()), Ok(vec![1, 11, 3, 10, 9, 6, 7, 12]));
             let run = |r: &str| {
                 let inputs = [data.clone(), i64s(&[2, 1], &[1, -7]), i64s(&[2], &[10, 20])];

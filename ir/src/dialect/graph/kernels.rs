@@ -128,7 +128,9 @@ pub(crate) fn take(data: &Data, indices: &[usize]) -> Result<Data, String> {
     fn pick<T: Copy>(v: &[T], indices: &[usize]) -> Result<Vec<T>, String> {
         indices
             .iter()
-            .map(|&i| v.get(i).copied().ok_or_else(|| format!("element {i} is out of range for {} element(s)", v.len())))
+            .map(|&i| {
+                v.get(i).copied().ok_or_else(|| format!("element {i} is out of range for {} element(s)", v.len()))
+            })
             .collect()
     }
     Ok(match data {
@@ -341,7 +343,9 @@ pub(crate) fn map_binary(a: &Tensor, b: &Tensor, fns: &BinaryFns) -> Result<Tens
         (Data::Float(x), Data::Float(y), BinaryFns { float: Some(f), .. }) => {
             Data::Float(zip_with(&bc, x, y, |p, q| Ok(f(p, q)))?)
         }
-        (Data::Int(x), Data::Int(y), BinaryFns { int: Some(f), .. }) => Data::Int(zip_with(&bc, x, y, |p, q| f(p, q, dtype))?),
+        (Data::Int(x), Data::Int(y), BinaryFns { int: Some(f), .. }) => {
+            Data::Int(zip_with(&bc, x, y, |p, q| f(p, q, dtype))?)
+        }
         (Data::UInt(x), Data::UInt(y), BinaryFns { uint: Some(f), .. }) => {
             Data::UInt(zip_with(&bc, x, y, |p, q| f(p, q, dtype))?)
         }
@@ -488,7 +492,8 @@ mod tests {
     fn broadcast_reads_each_operand() {
         let bc = Broadcast::new(&[&[2, 1], &[3], &[2, 3]]).unwrap();
         assert_eq!((bc.shape(), bc.len()), (&[2, 3][..], 6));
-        let reads: Vec<(usize, usize, usize)> = (0..6).map(|i| (bc.source(0, i), bc.source(1, i), bc.source(2, i))).collect();
+        let reads: Vec<(usize, usize, usize)> =
+            (0..6).map(|i| (bc.source(0, i), bc.source(1, i), bc.source(2, i))).collect();
         assert_eq!(reads, [(0, 0, 0), (0, 1, 1), (0, 2, 2), (1, 0, 3), (1, 1, 4), (1, 2, 5)]);
     }
 

@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 
 /// Applies one generic expression to the element vector of a [`Data`],
 /// whatever its domain, and wraps the vector it gives in the same variant:
-/// `map_elements!(x.data(), v => pick(v, &indices)?)`.
+/// `map_elements!(x.data(), v => pick(v, indices)?)`.
 macro_rules! map_elements {
     ($data:expr, $v:ident => $body:expr) => {
         match $data {
@@ -150,7 +150,7 @@ pub fn permute<'v, T: Copy>(v: &'v [T], shape: &[usize], order: &[usize]) -> Res
 /// reductions combine elements with. Integers wrap (two's complement in 64
 /// bits; results are narrowed to the dtype afterwards); float `maximum` and
 /// `minimum` propagate NaN like numpy's; bools add as `or` and multiply as `and`.
-pub trait Elem: Copy + PartialEq {
+pub trait Elem: Copy {
     /// The additive identity.
     const ZERO: Self;
     /// `self + other`.
@@ -252,11 +252,6 @@ impl Elem for bool {
     fn order(&self, other: &bool) -> Ordering {
         self.cmp(other)
     }
-}
-
-/// The product of `sizes`, or an error when it overflows.
-pub fn checked_count(sizes: &[usize]) -> Result<usize, String> {
-    sizes.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(|| format!("shape {sizes:?} is too large"))
 }
 
 /// Test support for the evaluation hooks of the ops that use this module.

@@ -26,9 +26,13 @@ fn reduced_dims(dims: &[Dim], axes: &[usize], keepdims: bool) -> Vec<Dim> {
 /// The associative operation a [`Reduce`] combines elements with.
 #[derive(Copy, Clone)]
 enum Combine {
+    /// Addition (identity 0).
     Sum,
+    /// Multiplication (identity 1).
     Prod,
+    /// The larger element (identity: the lowest value).
     Max,
+    /// The smaller element (identity: the highest value).
     Min,
 }
 
@@ -131,11 +135,14 @@ impl OpDef for Reduce {
 /// Sum over `axes`.
 pub static REDUCE_SUM: Reduce = Reduce::new("tg.reduce_sum", "the sum of the elements along `axes`", Combine::Sum);
 /// Product over `axes`.
-pub static REDUCE_PROD: Reduce = Reduce::new("tg.reduce_prod", "the product of the elements along `axes`", Combine::Prod);
+pub static REDUCE_PROD: Reduce =
+    Reduce::new("tg.reduce_prod", "the product of the elements along `axes`", Combine::Prod);
 /// Maximum over `axes` (NaN-propagating).
-pub static REDUCE_MAX: Reduce = Reduce::new("tg.reduce_max", "the largest element along `axes`, NaN-propagating", Combine::Max);
+pub static REDUCE_MAX: Reduce =
+    Reduce::new("tg.reduce_max", "the largest element along `axes`, NaN-propagating", Combine::Max);
 /// Minimum over `axes` (NaN-propagating).
-pub static REDUCE_MIN: Reduce = Reduce::new("tg.reduce_min", "the smallest element along `axes`, NaN-propagating", Combine::Min);
+pub static REDUCE_MIN: Reduce =
+    Reduce::new("tg.reduce_min", "the smallest element along `axes`, NaN-propagating", Combine::Min);
 
 /// `tg.argmax %x {axis = 1}` and `tg.argmin`: the `i64` index of the extreme
 /// element along `axis` (ONNX ArgMax/ArgMin): the first one on ties, the
@@ -231,8 +238,7 @@ fn arg_extreme<T: Copy + PartialOrd>(
 /// Index of the largest element along `axis`.
 pub static ARGMAX: ArgReduce = ArgReduce::new("tg.argmax", "the i64 index of the largest element along `axis`", true);
 /// Index of the smallest element along `axis`.
-pub static ARGMIN: ArgReduce =
-    ArgReduce::new("tg.argmin", "the i64 index of the smallest element along `axis`", false);
+pub static ARGMIN: ArgReduce = ArgReduce::new("tg.argmin", "the i64 index of the smallest element along `axis`", false);
 
 /// `tg.cumsum %x {axis = 0}`: running sum along `axis` (ONNX CumSum);
 /// `exclusive` leaves out the element itself, `reverse` sums from the end.
@@ -501,7 +507,7 @@ mod tests {
         let x = t(DType::F32, &[2, 0], &[]);
         let operand = Type::tensor(vec![Dim::Known(2), Dim::Unknown], DType::F32);
         let attrs = Attrs::from([("axis", Attr::Int(1))]);
-        let err = eval_typed(&ARGMAX, &[operand], &[x.clone()], &attrs).unwrap_err();
+        let err = eval_typed(&ARGMAX, &[operand], std::slice::from_ref(&x), &attrs).unwrap_err();
         assert_eq!(err, "axis 1 of shape [2, 0] is empty, so it has no extreme element");
         // An empty tensor with a non-empty axis is fine: no element to index.
         let e = arg(&ARGMIN, &x, 0, false, false);

@@ -78,7 +78,11 @@ impl OpDef for BroadcastTo {
                 Some((n, stride)) if n == size => identity_offsets(size, stride),
                 None | Some((1, _)) => vec![Some(0); size],
                 Some((n, _)) => {
-                    return Err(format!("cannot broadcast {:?}: dim {} is {n}, neither 1 nor {size}", x.shape(), axis - lead))
+                    return Err(format!(
+                        "cannot broadcast {:?}: dim {} is {n}, neither 1 nor {size}",
+                        x.shape(),
+                        axis - lead
+                    ))
                 }
             });
         }
@@ -345,9 +349,7 @@ fn padded_size(axis: usize, n: u64, lo: i64, hi: i64, mode: &str) -> Result<u64,
         return Err(format!("padding axis {axis} of size {n} by {lo} and {hi} leaves a negative size"));
     }
     if mode == "reflect" && (lo as i128 >= kept.max(1) || hi as i128 >= kept.max(1)) {
-        return Err(format!(
-            "reflect padding of axis {axis} by {lo} and {hi} needs pads smaller than its size {kept}"
-        ));
+        return Err(format!("reflect padding of axis {axis} by {lo} and {hi} needs pads smaller than its size {kept}"));
     }
     if mode == "edge" && kept == 0 && (lo > 0 || hi > 0) {
         return Err(format!("edge padding of axis {axis} needs a non-empty axis"));
@@ -507,8 +509,8 @@ impl OpDef for Concat {
         let parts: Vec<_> = cx.inputs.iter().map(Tensor::data).collect();
         let joined = concat_data(&parts)?;
         let chunks = &chunks;
-        let indices =
-            (0..outer).flat_map(|o| chunks.iter().flat_map(move |&(base, len)| (0..len).map(move |j| Some(base + o * len + j))));
+        let indices = (0..outer)
+            .flat_map(|o| chunks.iter().flat_map(move |&(base, len)| (0..len).map(move |j| Some(base + o * len + j))));
         Ok(vec![Tensor::new(first.dtype(), shape, take(&joined, indices)?)?])
     }
 }
@@ -885,13 +887,15 @@ mod tests {
         #[test]
         fn reshape_resolves_unknown_dims_from_the_count() {
             let x = Tensor::new(DType::I1, vec![2, 6], Data::Bool((0..12).map(|i| i % 3 == 0).collect())).unwrap();
-            let out = eval1(&RESHAPE, &[x.clone()], &Attrs::from([("shape", Attr::shape(&[k(3), Dim::Unknown]))])).unwrap();
+            let out =
+                eval1(&RESHAPE, &[x.clone()], &Attrs::from([("shape", Attr::shape(&[k(3), Dim::Unknown]))])).unwrap();
             assert_eq!(out.shape(), [3, 4]);
             assert_eq!(out.data(), x.data());
             let err = eval1(&RESHAPE, &[x], &Attrs::from([("shape", Attr::shape(&[k(5), Dim::Unknown]))])).unwrap_err();
             assert_eq!(err, "cannot reshape [2, 6] (12 elements) to [5, ?] (its '?' dims cannot be resolved)");
             let empty = f32s(&[0, 4], &[]);
-            let err = eval1(&RESHAPE, &[empty], &Attrs::from([("shape", Attr::shape(&[k(0), Dim::Unknown]))])).unwrap_err();
+            let err =
+                eval1(&RESHAPE, &[empty], &Attrs::from([("shape", Attr::shape(&[k(0), Dim::Unknown]))])).unwrap_err();
             assert_eq!(err, "cannot reshape [0, 4] (0 elements) to [0, ?] (its '?' dims cannot be resolved)");
         }
 
@@ -940,8 +944,14 @@ mod tests {
             assert_eq!(out.shape(), [3, 3]);
             assert_eq!(values(&out), [9.0, 9.0, 9.0, 0.0, 1.0, 9.0, 2.0, 3.0, 9.0]);
             let row = f32s(&[3], &[1.0, 2.0, 3.0]);
-            assert_eq!(pad(row.clone(), 0.0, &[2], &[2], "reflect").map(|t| values(&t)), Ok(vec![3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0]));
-            assert_eq!(pad(row.clone(), 0.0, &[2], &[1], "edge").map(|t| values(&t)), Ok(vec![1.0, 1.0, 1.0, 2.0, 3.0, 3.0]));
+            assert_eq!(
+                pad(row.clone(), 0.0, &[2], &[2], "reflect").map(|t| values(&t)),
+                Ok(vec![3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0])
+            );
+            assert_eq!(
+                pad(row.clone(), 0.0, &[2], &[1], "edge").map(|t| values(&t)),
+                Ok(vec![1.0, 1.0, 1.0, 2.0, 3.0, 3.0])
+            );
             let grid = arange(&[2, 3]);
             let out = pad(grid, 0.0, &[1, 1], &[0, 1], "reflect").unwrap();
             assert_eq!(values(&out), [4.0, 3.0, 4.0, 5.0, 4.0, 1.0, 0.0, 1.0, 2.0, 1.0, 4.0, 3.0, 4.0, 5.0, 4.0]);
@@ -952,9 +962,15 @@ mod tests {
         #[test]
         fn pad_negative_amounts_crop_first() {
             let x = f32s(&[4], &[1.0, 2.0, 3.0, 4.0]);
-            assert_eq!(pad(x.clone(), 7.0, &[-1], &[2], "constant").map(|t| values(&t)), Ok(vec![2.0, 3.0, 4.0, 7.0, 7.0]));
+            assert_eq!(
+                pad(x.clone(), 7.0, &[-1], &[2], "constant").map(|t| values(&t)),
+                Ok(vec![2.0, 3.0, 4.0, 7.0, 7.0])
+            );
             // Reflect and edge pad the cropped axis [2, 3, 4].
-            assert_eq!(pad(x.clone(), 0.0, &[-1], &[2], "reflect").map(|t| values(&t)), Ok(vec![2.0, 3.0, 4.0, 3.0, 2.0]));
+            assert_eq!(
+                pad(x.clone(), 0.0, &[-1], &[2], "reflect").map(|t| values(&t)),
+                Ok(vec![2.0, 3.0, 4.0, 3.0, 2.0])
+            );
             assert_eq!(pad(x.clone(), 0.0, &[1], &[-2], "edge").map(|t| values(&t)), Ok(vec![1.0, 1.0, 2.0]));
             assert_eq!(pad(x.clone(), 0.0, &[-2], &[-2], "constant").map(|t| values(&t)), Ok(vec![]));
             assert_eq!(
@@ -963,7 +979,10 @@ mod tests {
             );
             let empty = f32s(&[0, 2], &[]);
             assert_eq!(pad(empty.clone(), 5.0, &[1, 0], &[0, 0], "constant").map(|t| values(&t)), Ok(vec![5.0, 5.0]));
-            assert_eq!(pad(empty, 5.0, &[1, 0], &[0, 0], "edge").unwrap_err(), "edge padding of axis 0 needs a non-empty axis");
+            assert_eq!(
+                pad(empty, 5.0, &[1, 0], &[0, 0], "edge").unwrap_err(),
+                "edge padding of axis 0 needs a non-empty axis"
+            );
         }
 
         #[test]

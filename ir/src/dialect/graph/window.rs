@@ -1,11 +1,15 @@
 //! Sliding windows: `tg.reduce_window` (pooling), and the output-size rule
 //! it shares with `tg.conv`.
 
+use super::layout::Elem;
 use crate::dim::Dim;
 use crate::dtype::DTypeClass;
+use crate::eval::EvalCx;
 use crate::infer::InferCx;
 use crate::op::{AttrKind, AttrSpec, OpDef, OpRef, OpSpec};
+use crate::tensor::{Data, Tensor};
 use crate::types::{TensorType, Type};
+use std::borrow::Cow;
 
 /// How a window slides along one axis.
 #[derive(Copy, Clone, Debug)]
@@ -143,6 +147,91 @@ impl OpDef for ReduceWindow {
         }
         Ok(vec![Type::Tensor(TensorType::new(dims, x.dtype))])
     }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let x = cx.input(0)?;
+        let kind = cx.op.choice("kind", &["sum", "max", "min"], "sum")?;
+        let window = cx.op.ints("window")?;
+        let axes = window_axes(&cx.op, x.rank())?;
+        if window.len() != x.rank() || window.iter().any(|&w| w < 1) {
+            return Err(format!(
+                "attribute 'window' must hold one size >= 1 per axis of {:?}, got {window:?}",
+                x.shape()
+            ));
+        }
+        let windows: Vec<(usize, WindowAxis)> = window.iter().map(|&w| w as usize).zip(axes).collect();
+        // Each kind with its identity, which also fills the padding.
+        let bits = 8 * x.dtype().size_bytes() as u32;
+        let (data, shape) = match (x.data(), kind) {
+            (Data::Float(v), "sum") => pool(v, x.shape(), &windows, 0.0, Elem::plus).map(|(v, s)| (Data::Float(v), s)),
+            (Data::Float(v), "max") => {
+                pool(v, x.shape(), &windows, f64::NEG_INFINITY, Elem::maximum).map(|(v, s)| (Data::Float(v), s))
+            }
+            (Data::Float(v), _) => {
+                pool(v, x.shape(), &windows, f64::INFINITY, Elem::minimum).map(|(v, s)| (Data::Float(v), s))
+            }
+            (Data::Int(v), "sum") => pool(v, x.shape(), &windows, 0, Elem::plus).map(|(v, s)| (Data::Int(v), s)),
+            (Data::Int(v), "max") => {
+                pool(v, x.shape(), &windows, i64::MIN >> (64 - bits), Elem::maximum).map(|(v, s)| (Data::Int(v), s))
+            }
+            (Data::Int(v), _) => {
+                pool(v, x.shape(), &windows, i64::MAX >> (64 - bits), Elem::minimum).map(|(v, s)| (Data::Int(v), s))
+            }
+            (Data::UInt(v), "sum") => pool(v, x.shape(), &windows, 0, Elem::plus).map(|(v, s)| (Data::UInt(v), s)),
+            (Data::UInt(v), "max") => pool(v, x.shape(), &windows, 0, Elem::maximum).map(|(v, s)| (Data::UInt(v), s)),
+            (Data::UInt(v), _) => {
+                pool(v, x.shape(), &windows, u64::MAX >> (64 - bits), Elem::minimum).map(|(v, s)| (Data::UInt(v), s))
+            }
+            (Data::Bool(_), _) => Err(format!("cannot pool {} elements", x.dtype())),
+        }?;
+        Ok(vec![Tensor::new(x.dtype(), shape, data)?])
+    }
+}
+
+/// Pools `v` (of `shape`) with `combine`, whose identity `identity` also
+/// stands for padding. Windows over a box are separable, so each axis is
+/// pooled in turn (axes whose window is one element wide, unstrided and
+/// unpadded are left alone); returns the elements and the output shape.
+fn pool<T: Elem>(
+    v: &[T],
+    shape: &[usize],
+    windows: &[(usize, WindowAxis)],
+    identity: T,
+    combine: fn(T, T) -> T,
+) -> Result<(Vec<T>, Vec<usize>), String> {
+    let mut current = Cow::Borrowed(v);
+    let mut shape = shape.to_vec();
+    for (d, &(w, axis)) in windows.iter().enumerate() {
+        if w == 1 && axis.stride == 1 && axis.pad_low == 0 && axis.pad_high == 0 {
+            continue;
+        }
+        let n = shape[d];
+        let out = match static_window_out(n as u64, w as u64, axis).map_err(|e| format!("axis {d}: {e}"))? {
+            Dim::Known(out) => usize::try_from(out).map_err(|_| format!("axis {d}: {out} windows are too many"))?,
+            _ => return Err(format!("axis {d}: the window count is not static")),
+        };
+        let outer: usize = shape[..d].iter().product();
+        let inner: usize = shape[d + 1..].iter().product();
+        let mut next = vec![identity; outer * out * inner];
+        for a in 0..outer {
+            for o in 0..out {
+                let row = &mut next[(a * out + o) * inner..][..inner];
+                for k in 0..w as i128 {
+                    // The tap's position in the unpadded axis.
+                    let q = (o as i128) * axis.stride as i128 + k * axis.dilation as i128 - axis.pad_low as i128;
+                    if !(0..n as i128).contains(&q) {
+                        continue;
+                    }
+                    let source = &current[(a * n + q as usize) * inner..][..inner];
+                    for (y, &x) in row.iter_mut().zip(source) {
+                        *y = combine(*y, x);
+                    }
+                }
+            }
+        }
+        current = Cow::Owned(next);
+        shape[d] = out;
+    }
+    Ok((current.into_owned(), shape))
 }
 
 /// The `tg.reduce_window` op.
@@ -238,5 +327,63 @@ mod tests {
         );
         let attrs = Attrs::from([("window", Attr::ints(&[1, 1, 2, 2]))]);
         assert_eq!(infer(x, attrs), Err("missing attribute 'kind'".into()));
+    }
+
+    mod eval {
+        use super::*;
+        use crate::dialect::graph::kernels::testing::eval_op;
+        use crate::dialect::graph::layout::testing::{arange, f32s};
+
+        fn run(x: Tensor, attrs: Attrs) -> Result<Tensor, String> {
+            eval_op(&REDUCE_WINDOW, &[x], &attrs).map(|mut v| v.remove(0))
+        }
+
+        fn with(mut attrs: Attrs, items: &[(&str, &[i64])]) -> Attrs {
+            for (name, v) in items {
+                attrs.set(name, Attr::ints(v));
+            }
+            attrs
+        }
+
+        #[test]
+        fn max_pool_strided_with_padding_as_identity() {
+            let x = f32s(&[1, 1, 3, 3], &[1.0, -2.0, 3.0, -4.0, -5.0, -6.0, 7.0, -8.0, -9.0]);
+            let attrs = with(pool("max", &[1, 1, 2, 2]), &[("strides", &[1, 1, 2, 2]), ("pad_low", &[0, 0, 1, 1])]);
+            // Padded windows: {pad, pad, pad, 1}, {pad, pad, -2, 3}, {pad, -4, pad, 7}, {-5, -6, -8, -9}.
+            assert_eq!(run(x.clone(), attrs).map(|t| t.to_f64s()), Ok(vec![1.0, 3.0, 7.0, -5.0]));
+            let attrs = with(pool("min", &[1, 1, 3, 1]), &[("pad_high", &[0, 0, 1, 0])]);
+            let out = run(x.clone(), attrs).unwrap();
+            assert_eq!((out.shape(), out.to_f64s()), (&[1, 1, 2, 3][..], vec![-4.0, -8.0, -9.0, -4.0, -8.0, -9.0]));
+            let nan = f32s(&[3], &[1.0, f64::NAN, 2.0]);
+            let out = run(nan, pool("max", &[2])).unwrap().to_f64s();
+            assert!(out[0].is_nan() && out[1].is_nan());
+        }
+
+        #[test]
+        fn sum_pool_with_dilation_and_negative_padding() {
+            let x = arange(&[2, 6]);
+            let attrs = with(pool("sum", &[2, 2]), &[("dilations", &[1, 3]), ("pad_high", &[0, -1])]);
+            // Columns (0, 3) and (1, 4) of both rows; column 5 is cropped.
+            assert_eq!(run(x.clone(), attrs).map(|t| t.to_f64s()), Ok(vec![18.0, 22.0]));
+            let attrs =
+                with(pool("sum", &[1, 3]), &[("strides", &[1, 2]), ("pad_low", &[0, 1]), ("pad_high", &[0, 1])]);
+            assert_eq!(run(x, attrs).map(|t| t.to_f64s()), Ok(vec![1.0, 6.0, 12.0, 13.0, 24.0, 30.0]));
+        }
+
+        #[test]
+        fn integer_pools_use_the_dtype_extremes() {
+            let x = Tensor::new(crate::dtype::DType::I8, vec![2], Data::Int(vec![-128, -100])).unwrap();
+            let attrs = with(pool("max", &[2]), &[("pad_low", &[1])]);
+            assert_eq!(run(x.clone(), attrs).map(|t| t.to_i64s()), Ok(vec![-128, -100]));
+            let attrs = with(pool("sum", &[2]), &[]);
+            assert_eq!(run(x, attrs).map(|t| t.to_i64s()), Ok(vec![28]));
+            let u = Tensor::new(crate::dtype::DType::U16, vec![1], Data::UInt(vec![7])).unwrap();
+            let attrs = with(pool("min", &[2]), &[("pad_high", &[1])]);
+            assert_eq!(run(u, attrs).map(|t| t.to_i64s()), Ok(vec![7]));
+            // An empty axis pools its padding alone.
+            let attrs = with(pool("max", &[1, 2]), &[("pad_low", &[0, 1]), ("pad_high", &[0, 1])]);
+            let out = run(f32s(&[1, 0], &[]), attrs).unwrap();
+            assert_eq!((out.shape(), out.to_f64s()), (&[1, 1][..], vec![f64::NEG_INFINITY]));
+        }
     }
 }
