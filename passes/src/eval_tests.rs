@@ -2,21 +2,10 @@
 //! parsed from text, with control flow (`tg.if`, `tg.loop`, `tg.call`),
 //! parameters, constants, broadcasting and errors reported at the op.
 
+use crate::testing::{f32s, run, verified};
 use crate::Evaluator;
-use tessera_ir::parse::parse_module;
 use tessera_ir::tensor::{Data, Tensor};
-use tessera_ir::verify::VerifiedModule;
 use tessera_ir::DType;
-
-/// Parses and verifies `src`, panicking with the rendered diagnostics.
-fn verified(src: &str) -> VerifiedModule {
-    let module = parse_module(src, "test.tir").unwrap_or_else(|d| panic!("{}", d.render(&Default::default())));
-    VerifiedModule::new(module).unwrap_or_else(|d| panic!("{}", d.render(&Default::default())))
-}
-
-fn f32s(shape: &[usize], values: &[f64]) -> Tensor {
-    Tensor::from_f64(DType::F32, shape.to_vec(), values.to_vec()).unwrap()
-}
 
 fn i64_scalar(v: i64) -> Tensor {
     Tensor::new(DType::I64, Vec::new(), Data::Int(vec![v])).unwrap()
@@ -24,11 +13,6 @@ fn i64_scalar(v: i64) -> Tensor {
 
 fn bool_scalar(v: bool) -> Tensor {
     Tensor::new(DType::I1, Vec::new(), Data::Bool(vec![v])).unwrap()
-}
-
-/// Runs `name` and returns its results, panicking with the message on error.
-fn run(m: &VerifiedModule, name: &str, inputs: Vec<Tensor>) -> Vec<Tensor> {
-    Evaluator::new(m).run(name, inputs).unwrap_or_else(|d| panic!("{}", d.message))
 }
 
 const IF: &str = "

@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use tessera_frontend::npy::{read_npy, write_npy};
 use tessera_frontend::onnx::proto::{
+    attribute_proto::AttributeType,
+    tensor_proto::DataLocation,
     tensor_shape_proto::{dimension, Dimension},
-    type_proto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    type_proto, AttributeProto, FunctionProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto,
+    TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
 };
 use tessera_ir::tensor::{allclose, Tensor};
 use tessera_ir::DType;
@@ -77,14 +80,27 @@ fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
     }
 }
 
-fn write_model(path: &Path, nodes: Vec<NodeProto>, input: ValueInfoProto, output: ValueInfoProto) {
-    let model = ModelProto {
+fn model(nodes: Vec<NodeProto>, input: ValueInfoProto, output: ValueInfoProto) -> ModelProto {
+    ModelProto {
         ir_version: 8,
         opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 17 }],
         graph: Some(GraphProto { node: nodes, name: "g".into(), input: vec![input], output: vec![output], ..Default::default() }),
         ..Default::default()
-    };
-    std::fs::write(path, model.encode_to_vec()).unwrap();
+    }
+}
+
+fn write_model(path: &Path, nodes: Vec<NodeProto>, input: ValueInfoProto, output: ValueInfoProto) {
+    std::fs::write(path, model(nodes, input, output).encode_to_vec()).unwrap();
+}
+
+fn run_on(model: &Path, input: &str, values: Vec<f64>, dims: Vec<usize>, dir: &Path) -> Result<Vec<f64>, String> {
+    let x = dir.join("x.npy");
+    write_npy(&x, &Tensor::from_f64(DType::F32, dims, values).unwrap().to_dense()).unwrap();
+    let out = tessera(&["run", s(model), "--input", &format!("{input}={}", s(&x)), "--output-dir", s(dir)]);
+    if !out.status.success() {
+        return Err(stderr(&out));
+    }
+    Ok(Tensor::from(&read_npy(&dir.join("y.npy")).unwrap()).to_f64s())
 }
 
 #[test]
@@ -167,5 +183,66 @@ fn output_names_become_safe_file_names() {
     assert!(out.status.success(), "{}", stderr(&out));
     let y = Tensor::from(&read_npy(&dir.join("out_put_0.npy")).unwrap());
     assert_eq!(y.to_f64s(), vec![0.0, 2.0, 0.0, 4.0, 0.0, 6.0]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn external_weights_load_and_a_missing_file_is_named() {
+    let dir = scratch("external");
+    let weights: Vec<u8> = [1.0f32, -2.0, 3.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let mut blob = vec![0u8; 8];
+    blob.extend(&weights);
+    std::fs::write(dir.join("weights.bin"), &blob).unwrap();
+    let entry = |k: &str, v: &str| StringStringEntryProto { key: k.into(), value: v.into() };
+    let w = TensorProto {
+        name: "w".into(),
+        dims: vec![3],
+        data_type: 1,
+        data_location: DataLocation::External as i32,
+        external_data: vec![entry("location", "weights.bin"), entry("offset", "8"), entry("length", "12")],
+        ..Default::default()
+    };
+    let mut m = model(vec![node("Mul", "scale", &["x", "w"], &["y"])], value_info("x", &[Ok(3)]), value_info("y", &[Ok(3)]));
+    m.graph.as_mut().unwrap().initializer.push(w);
+    let path = dir.join("m.onnx");
+    std::fs::write(&path, m.encode_to_vec()).unwrap();
+    assert_eq!(run_on(&path, "x", vec![2.0, 2.0, 2.0], vec![3], &dir).unwrap(), vec![2.0, -4.0, 6.0]);
+    std::fs::remove_file(dir.join("weights.bin")).unwrap();
+    let err = run_on(&path, "x", vec![2.0, 2.0, 2.0], vec![3], &dir).unwrap_err();
+    assert!(err.contains("weights.bin") && err.contains("'w'") && !err.contains("panicked"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn model_local_functions_are_inlined_with_their_attributes() {
+    let dir = scratch("function");
+    let alpha = |name: &str, value: f32, reference: &str| AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::Float as i32,
+        f: value,
+        ref_attr_name: reference.into(),
+        ..Default::default()
+    };
+    let mut body = node("LeakyRelu", "inner", &["a"], &["b"]);
+    body.attribute.push(alpha("alpha", 0.0, "slope"));
+    let function = FunctionProto {
+        name: "MyLeaky".into(),
+        domain: "my.domain".into(),
+        input: vec!["a".into()],
+        output: vec!["b".into()],
+        attribute: vec!["slope".into()],
+        node: vec![body],
+        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 17 }],
+        ..Default::default()
+    };
+    let mut call = node("MyLeaky", "call", &["x"], &["y"]);
+    call.domain = "my.domain".into();
+    call.attribute.push(alpha("slope", 0.5, ""));
+    let mut m = model(vec![call], value_info("x", &[Ok(4)]), value_info("y", &[Ok(4)]));
+    m.functions.push(function);
+    m.opset_import.push(OperatorSetIdProto { domain: "my.domain".into(), version: 1 });
+    let path = dir.join("m.onnx");
+    std::fs::write(&path, m.encode_to_vec()).unwrap();
+    assert_eq!(run_on(&path, "x", vec![-2.0, -1.0, 0.0, 3.0], vec![4], &dir).unwrap(), vec![-1.0, -0.5, 0.0, 3.0]);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -324,15 +324,22 @@ impl<'s> Parser<'s> {
         }
     }
 
+    /// Skips white space and reads a value reference `%name`: the name and
+    /// where its `%` stands.
+    fn value_name(&mut self) -> Result<(&'s str, Loc), Diag> {
+        self.c.skip_ws();
+        let at = self.c.loc();
+        self.c.expect("%")?;
+        let name = self.c.bare_name().ok_or_else(|| self.c.error("expected a value name"))?;
+        Ok((name, at))
+    }
+
     fn op(&mut self, func: &mut Func, scope: &mut Scope, block: BlockId) -> Result<(), OpFailure> {
         let start = self.c.loc();
         let mut names: Vec<(String, Loc)> = Vec::new();
         if self.c.peek() == Some('%') {
             loop {
-                self.c.skip_ws();
-                let at = self.c.loc();
-                self.c.expect("%")?;
-                let name = self.c.bare_name().ok_or_else(|| self.c.error("expected a value name"))?;
+                let (name, at) = self.value_name()?;
                 names.push((name.to_string(), at));
                 if self.c.eat("=") {
                     break;
@@ -372,10 +379,7 @@ impl<'s> Parser<'s> {
         self.c.skip_inline_ws();
         if self.c.peek() == Some('%') {
             loop {
-                self.c.skip_ws();
-                let at = self.c.loc();
-                self.c.expect("%")?;
-                let name = self.c.bare_name().ok_or_else(|| self.c.error("expected a value name"))?;
+                let (name, at) = self.value_name()?;
                 match scope.visible.get(name) {
                     Some(&v) => operands.push(v),
                     None if scope.poisoned.contains(name) => poisoned = true,

@@ -1,16 +1,18 @@
 //! ONNX converters: control flow. If becomes `tg.if` with its branches as
-//! regions; Loop becomes `tg.loop`, whose body takes (iteration, condition,
+//! regions (or, on a condition known at import time, the taken branch
+//! inline); Loop becomes `tg.loop`, whose body takes (iteration, condition,
 //! carried...) and yields (condition, carried..., scan elements...) exactly
 //! as ONNX's does.
 //!
-//! Scan (opset 9+) also becomes a `tg.loop` rather than an unrolled body:
-//! the trip count is the sequence length (static or symbolic), the body is
-//! the Scan body with two leading arguments added and one `Gather` per scan
-//! input (at the iteration number, along its scan axis) prepended; reversed
-//! scan inputs are reversed once outside the loop, and the stacked scan
-//! outputs are reversed and moved to their `scan_output_axes` afterwards.
-//! This keeps one copy of the body whatever the sequence length, and works
-//! for symbolic lengths too.
+//! Scan (opset 9+; opset 8 per batch element) also becomes a `tg.loop`
+//! rather than an unrolled body: the trip count is the sequence length
+//! (static or symbolic), the body is the Scan body with two leading
+//! arguments added and one `Gather` per scan input (at the iteration
+//! number, along its scan axis) prepended; reversed scan inputs are
+//! reversed once outside the loop, and the stacked scan outputs are
+//! reversed and moved to their `scan_output_axes` afterwards. This keeps one
+//! copy of the body whatever the sequence length, and works for symbolic
+//! lengths too.
 //!
 //! A carried value whose type changes across iterations (a growing
 //! sequence) gets `?` dims: the body is imported with the initial types
@@ -25,7 +27,7 @@ use crate::onnx::proto::{
 };
 use tessera_ir::dialect::graph::control::{IF, LOOP};
 use tessera_ir::dialect::graph::index::GATHER;
-use tessera_ir::dialect::graph::shape::{REVERSE, SHAPE_OF, TRANSPOSE};
+use tessera_ir::dialect::graph::shape::{CONCAT, REVERSE, SHAPE_OF, TRANSPOSE};
 use tessera_ir::{Attr, Attrs, DType, Dim, InsertPoint, RegionId, TensorType, Type, ValueId};
 
 /// The converters of this family, by ONNX operator name.
@@ -263,70 +265,105 @@ fn per_item(cx: &NodeCx, name: &str, n: usize) -> Result<Vec<i64>, String> {
     Ok(v)
 }
 
-/// Scan (opset 9+) as a `tg.loop` over the sequence (see the module docs).
+/// The per-input and per-output settings of one Scan.
+struct ScanSpec<'a> {
+    body: &'a GraphProto,
+    in_axes: Vec<i64>,
+    in_dirs: Vec<i64>,
+    out_axes: Vec<i64>,
+    out_dirs: Vec<i64>,
+}
+
+/// Scan (opset 9+) as a `tg.loop` over the sequence (see the module docs);
+/// opset 8 (a leading batch axis on every input and output) as one such
+/// loop per batch element, stacked.
 fn scan(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
-    if cx.opset < 9 {
-        return Err("Scan before opset 9 (batched, with sequence_lens) is not supported".into());
-    }
     let body = graph_attr(cx, "body")?;
-    let inputs = cx.inputs()?;
+    let first = usize::from(cx.opset < 9);
+    let inputs = (first..cx.node.input.len()).map(|i| cx.input(i)).collect::<Result<Vec<_>, _>>()?;
     let m = usize::try_from(cx.attr_int("num_scan_inputs", -1))
         .ok()
         .filter(|&m| m >= 1 && m <= inputs.len())
         .ok_or("attribute 'num_scan_inputs' must be between 1 and the number of inputs")?;
     let n = inputs.len() - m;
-    let k = body
-        .output
-        .len()
-        .checked_sub(n)
-        .ok_or("the body yields fewer values than there are states")?;
+    let k = body.output.len().checked_sub(n).ok_or("the body yields fewer values than there are states")?;
     if body.input.len() != n + m {
-        return Err(format!(
-            "the body takes {} input(s), expected {n} states and {m} scan elements",
-            body.input.len()
-        ));
+        return Err(format!("the body takes {} input(s), expected {n} states and {m} scan elements", body.input.len()));
     }
-    let in_axes = per_item(cx, "scan_input_axes", m)?;
-    let in_dirs = per_item(cx, "scan_input_directions", m)?;
-    let out_axes = per_item(cx, "scan_output_axes", k)?;
-    let out_dirs = per_item(cx, "scan_output_directions", k)?;
     let tag = cx.node.output.first().cloned().unwrap_or_default();
-    let (iter, cond) = (
-        format!("{tag}::tessera_scan_iter"),
-        format!("{tag}::tessera_scan_cond"),
-    );
+    if cx.opset >= 9 {
+        let spec = ScanSpec {
+            body,
+            in_axes: per_item(cx, "scan_input_axes", m)?,
+            in_dirs: per_item(cx, "scan_input_directions", m)?,
+            out_axes: per_item(cx, "scan_output_axes", k)?,
+            out_dirs: per_item(cx, "scan_output_directions", k)?,
+        };
+        return scan_loop(cx, &spec, &inputs[..n], &inputs[n..], &tag);
+    }
+    let spec =
+        ScanSpec { body, in_axes: vec![0; m], in_dirs: per_item(cx, "directions", m)?, out_axes: vec![0; k], out_dirs: vec![0; k] };
+    let batch = cx.dims(inputs[0])?.first().and_then(Dim::known).ok_or("Scan-8 needs a static batch size (axis 0)")?;
+    if cx.opt_input(0)?.is_some() {
+        let full = cx.dims(inputs[n])?.get(1).and_then(Dim::known);
+        let lens = cx.const_ints(0)?;
+        if full.is_none_or(|l| lens.iter().any(|&s| s != l as i64)) {
+            return Err("input #0 (sequence_lens) must be constant and equal to the full sequence length".into());
+        }
+    }
+    let mut per_batch = Vec::with_capacity(batch as usize);
+    for b in 0..batch as i64 {
+        let mut row = Vec::with_capacity(inputs.len());
+        for &x in &inputs {
+            let picked = i64_scalar(cx, b)?;
+            row.push(cx.op(&GATHER, &[x, picked], Attrs::from([("axis", Attr::Int(0))]))?);
+        }
+        per_batch.push(scan_loop(cx, &spec, &row[..n], &row[n..], &format!("{tag}::b{b}"))?);
+    }
+    let outputs = per_batch.first().map_or(0, Vec::len);
+    (0..outputs)
+        .map(|j| {
+            let parts = per_batch
+                .iter()
+                .map(|row| {
+                    let mut dims = cx.dims(row[j])?;
+                    dims.insert(0, Dim::Known(1));
+                    reshape_to(cx, row[j], &dims)
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            match parts.as_slice() {
+                [one] => Ok(*one),
+                _ => cx.op(&CONCAT, &parts, Attrs::from([("axis", Attr::Int(0))])),
+            }
+        })
+        .collect()
+}
+
+/// One Scan over `states` and `scans` (opset 9 semantics) as a `tg.loop`;
+/// `tag` makes the names bound for it unique.
+fn scan_loop(cx: &mut NodeCx, spec: &ScanSpec, states: &[ValueId], scans: &[ValueId], tag: &str) -> Result<Vec<ValueId>, String> {
+    let (n, body) = (states.len(), spec.body);
+    let (iter, cond) = (format!("{tag}::tessera_scan_iter"), format!("{tag}::tessera_scan_cond"));
     let mut g = body.clone();
-    g.input = [named(&iter), named(&cond)]
-        .into_iter()
-        .chain(body.input[..n].iter().cloned())
-        .collect();
-    g.output = std::iter::once(named(&cond))
-        .chain(body.output.iter().cloned())
-        .collect();
-    let mut gathers = Vec::with_capacity(m);
+    g.input = [named(&iter), named(&cond)].into_iter().chain(body.input[..n].iter().cloned()).collect();
+    g.output = std::iter::once(named(&cond)).chain(body.output.iter().cloned()).collect();
+    let mut gathers = Vec::with_capacity(scans.len());
     let mut length = None;
-    for j in 0..m {
-        let mut x = inputs[n + j];
-        let axis = norm_axis(in_axes[j], cx.rank(x)?, "attribute 'scan_input_axes'")?;
+    for (j, &x) in scans.iter().enumerate() {
+        let axis = norm_axis(spec.in_axes[j], cx.rank(x)?, "attribute 'scan_input_axes'")?;
         let len = cx.dims(x)?[axis].clone();
         match &length {
             None => length = Some((len, x, axis)),
-            Some((l, _, _))
-                if *l != len && !matches!(l, Dim::Unknown) && !matches!(len, Dim::Unknown) =>
-            {
-                return Err(format!(
-                    "scan input #{j} has {len} elements along its scan axis, the first one {l}"
-                ))
+            Some((l, _, _)) if *l != len && !matches!(l, Dim::Unknown) && !matches!(len, Dim::Unknown) => {
+                return Err(format!("scan input #{j} has {len} elements along its scan axis, the first one {l}"))
             }
             Some(_) => {}
         }
-        if in_dirs[j] != 0 {
-            x = cx.op(
-                &REVERSE,
-                &[x],
-                Attrs::from([("axes", Attr::ints(&[axis as i64]))]),
-            )?;
-        }
+        let x = if spec.in_dirs[j] != 0 {
+            cx.op(&REVERSE, &[x], Attrs::from([("axes", Attr::ints(&[axis as i64]))]))?
+        } else {
+            x
+        };
         let outer = format!("{tag}::tessera_scan_input{j}");
         cx.imp.bind(&outer, x);
         gathers.push(NodeProto {
@@ -350,7 +387,6 @@ fn scan(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
         }
     };
     let always = cx.scalar(DType::I1, 1.0)?;
-    let states = &inputs[..n];
     let (region, _) = loop_body(cx, &g, states)?;
     let mut operands = vec![trips, always];
     operands.extend(states);
@@ -359,12 +395,13 @@ fn scan(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
         let mut dims = cx.dims(*r)?;
         dims[0] = len.clone();
         *r = reshape_to(cx, *r, &dims)?;
-        if out_dirs[j] != 0 {
+        if spec.out_dirs[j] != 0 {
             *r = cx.op(&REVERSE, &[*r], Attrs::from([("axes", Attr::ints(&[0]))]))?;
         }
         let rank = dims.len();
-        let b = norm_axis(out_axes[j], rank, "attribute 'scan_output_axes'")?;
+        let b = norm_axis(spec.out_axes[j], rank, "attribute 'scan_output_axes'")?;
         if b != 0 {
+            // Result axis i is stacked axis i + 1 before b, the stacking axis at b.
             let perm: Vec<i64> = (0..rank as i64)
                 .map(|i| match i.cmp(&(b as i64)) {
                     std::cmp::Ordering::Less => i + 1,
@@ -372,11 +409,7 @@ fn scan(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
                     std::cmp::Ordering::Greater => i,
                 })
                 .collect();
-            *r = cx.op(
-                &TRANSPOSE,
-                &[*r],
-                Attrs::from([("perm", Attr::ints(&perm))]),
-            )?;
+            *r = cx.op(&TRANSPOSE, &[*r], Attrs::from([("perm", Attr::ints(&perm))]))?;
         }
     }
     Ok(results)
@@ -536,5 +569,24 @@ mod tests {
             "{text}"
         );
         assert_eq!(result_types(&m), "(tensor<2xf32>, tensor<2 x N x f32>)");
+    }
+
+    #[test]
+    fn scan_8_runs_one_loop_per_batch_element() {
+        let body = graph(
+            vec![node("Add", &["s_in", "x"], &["s_out"], vec![]), node("Identity", &["s_out"], &["y"], vec![])],
+            vec![named("s_in"), named("x")],
+            vec![],
+            &["s_out", "y"],
+        );
+        let g = graph(
+            vec![node("Scan", &["", "init", "xs"], &["final", "ys"], vec![graph_attr("body", body), int("num_scan_inputs", 1)])],
+            vec![value("init", FLOAT, &[2, 3]), value("xs", FLOAT, &[2, 5, 3])],
+            vec![],
+            &["final", "ys"],
+        );
+        let m = model_of(8, g);
+        assert_eq!(ir(&m).matches("tg.loop").count(), 2);
+        assert_eq!(result_types(&m), "(tensor<2x3xf32>, tensor<2x5x3xf32>)");
     }
 }

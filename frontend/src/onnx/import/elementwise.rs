@@ -338,13 +338,16 @@ pub(super) mod testing {
         TensorShapeProto, TypeProto, ValueInfoProto,
     };
 
-    /// ONNX element-type codes used by the tests.
+    /// ONNX element type FLOAT.
     pub const FLOAT: i32 = 1;
+    /// ONNX element type INT32.
     pub const INT32: i32 = 6;
+    /// ONNX element type INT64.
     pub const INT64: i32 = 7;
+    /// ONNX element type BOOL.
     pub const BOOL: i32 = 9;
 
-    /// An attribute: `i`, `f`, `s`, `ints` as the `AttributeType` says.
+    /// An int attribute.
     pub fn int(name: &str, i: i64) -> AttributeProto {
         AttributeProto { name: name.into(), i, r#type: AttributeType::Int as i32, ..Default::default() }
     }

@@ -5,7 +5,7 @@
 
 use super::cx::NodeCx;
 use super::registry::Convert;
-use super::shape::{derive_ints, i64_scalar, iota_along, norm_axis, product, reshape_to};
+use super::shape::{const_input_ints, derive_ints, i64_scalar, iota_along, norm_axis, product, reshape_to};
 use tessera_ir::dialect::graph::elementwise::{ADD, EQ, LT, SELECT};
 use tessera_ir::dialect::graph::index::{GATHER, GATHER_ELEMENTS, GATHER_ND, SCATTER, SCATTER_ND};
 use tessera_ir::dialect::graph::sort::TOPK;
@@ -139,7 +139,7 @@ fn top_k(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
             .map(|a| a.i)
             .ok_or("attribute 'k' is required")?
     } else {
-        match cx.const_ints(1)?.as_slice() {
+        match const_input_ints(cx, 1)?.as_slice() {
             [k] => *k,
             other => return Err(format!("input #1 (K) must hold one value, got {other:?}")),
         }

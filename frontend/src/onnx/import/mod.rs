@@ -27,7 +27,7 @@ mod signal;
 
 pub use cx::{Importer, NodeCx};
 pub use known::Known;
-pub use registry::{converter, Convert};
+pub use registry::{converter, supported_operators, Convert};
 
 use crate::onnx::proto::{type_proto, GraphProto, ModelProto, NodeProto, ValueInfoProto};
 use crate::onnx::tensor::{onnx_dtype, tensor_to_dense};

@@ -24,7 +24,6 @@ pub(super) const CONVERTERS: &[(&str, Convert)] = &[
     ("MaxPool", max_pool),
     ("AveragePool", average_pool),
     ("LpPool", lp_pool),
-    ("MaxUnpool", max_unpool),
     ("GlobalAveragePool", global_average_pool),
     ("GlobalMaxPool", global_max_pool),
     ("GlobalLpPool", global_lp_pool),
@@ -232,7 +231,8 @@ fn read_window(cx: &NodeCx, spatial: &[Dim], kernel: Vec<i64>) -> Result<Window,
                     None if w.strides[i] == 1 => w.span(i) - 1,
                     None => {
                         return Err(format!(
-                            "attribute 'auto_pad' = {auto_pad} with stride {} needs a static size for spatial axis {i}, got {}",
+                            "attribute 'auto_pad' = {auto_pad} with stride {} needs a static size for spatial \
+                             axis {i}, got {}",
                             w.strides[i], spatial[i]
                         ))
                     }
@@ -310,8 +310,8 @@ fn image_input(cx: &NodeCx) -> Result<(ValueId, TensorType, Vec<Dim>), String> {
     Ok((x, ty, spatial))
 }
 
-/// The pooling window of a MaxPool / AveragePool / LpPool node, ceil mode applied;
-/// with the extra high padding ceil mode added.
+/// The window of a MaxPool / AveragePool / LpPool node with `ceil_mode`
+/// applied, and the high padding ceil mode added per spatial axis.
 fn pool_attrs(cx: &NodeCx, spatial: &[Dim]) -> Result<(Window, Vec<i64>), String> {
     let kernel = cx.attr_ints("kernel_shape").ok_or("attribute 'kernel_shape' is required")?;
     let mut w = read_window(cx, spatial, kernel)?;
@@ -338,9 +338,9 @@ fn weight_kernel(cx: &NodeCx, w: &TensorType, n: usize) -> Result<Vec<i64>, Stri
     }
 }
 
-/// Adds the optional bias input #2 (`[O]`) to a convolution result.
-fn add_conv_bias(cx: &mut NodeCx, y: ValueId, rank: usize) -> Result<ValueId, String> {
-    match cx.opt_input(2)? {
+/// Adds the optional per-channel bias (input #`input`, `[O]`) to a convolution result.
+fn add_conv_bias(cx: &mut NodeCx, y: ValueId, rank: usize, input: usize) -> Result<ValueId, String> {
+    match cx.opt_input(input)? {
         Some(b) => {
             let b = channel_view(cx, b, rank)?;
             binary(cx, &elementwise::ADD, y, b)
@@ -349,16 +349,12 @@ fn add_conv_bias(cx: &mut NodeCx, y: ValueId, rank: usize) -> Result<ValueId, St
     }
 }
 
-/// `tg.conv` of `x` with the weight `w` under the node's window attributes
-/// (`strides`, `dilations`, `pads` / `auto_pad`, `group`, `kernel_shape`).
-fn conv_op(cx: &mut NodeCx, x: ValueId, w: ValueId) -> Result<ValueId, String> {
-    let xt = cx.ty(x)?;
-    if xt.rank() < 3 {
-        return Err(format!("the input {xt} must have rank 3 or more (batch, channels, spatial...)"));
-    }
-    let spatial = xt.dims[2..].to_vec();
-    let wt = cx.ty(w)?;
-    let kernel = weight_kernel(cx, &wt, spatial.len())?;
+/// Conv (opsets 1, 11, 22): grouped, strided, dilated N-d cross-correlation
+/// with explicit or automatic padding and an optional per-channel bias.
+fn conv(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
+    let (x, xt, spatial) = image_input(cx)?;
+    let w = cx.input(1)?;
+    let kernel = weight_kernel(cx, &cx.ty(w)?, spatial.len())?;
     let win = read_window(cx, &spatial, kernel)?;
     let group = cx.attr_int("group", 1);
     if group < 1 {
@@ -372,16 +368,8 @@ fn conv_op(cx: &mut NodeCx, x: ValueId, w: ValueId) -> Result<ValueId, String> {
     if group != 1 {
         attrs.set("groups", Attr::Int(group));
     }
-    cx.op(&linalg::CONV, &[x, w], attrs)
-}
-
-/// Conv (opsets 1, 11, 22): grouped, strided, dilated N-d cross-correlation
-/// with explicit or automatic padding and an optional per-channel bias.
-fn conv(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
-    let (x, xt, _) = image_input(cx)?;
-    let w = cx.input(1)?;
-    let y = conv_op(cx, x, w)?;
-    Ok(vec![add_conv_bias(cx, y, xt.rank())?])
+    let y = cx.op(&linalg::CONV, &[x, w], attrs)?;
+    Ok(vec![add_conv_bias(cx, y, xt.rank(), 2)?])
 }
 
 /// CausalConvWithState (opset 27): a depthwise 1-d convolution over the
@@ -409,12 +397,10 @@ fn causal_conv_with_state(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
         }
     };
     let mut y = cx.op(&linalg::CONV, &[prefixed, w], Attrs::from([("groups", Attr::Int(channels))]))?;
-    if let Some(b) = cx.opt_input(2)? {
-        let b = channel_view(cx, b, 3)?;
-        y = binary(cx, &elementwise::ADD, y, b)?;
-    }
+    y = add_conv_bias(cx, y, 3, 2)?;
     if activation != "none" {
-        let compute = stash_dtype(cx, xt.dtype);
+        // SiLU in f32 for half-precision inputs.
+        let compute = if matches!(xt.dtype, DType::F16 | DType::BF16) { DType::F32 } else { xt.dtype };
         let wide = cast_to(cx, y, compute)?;
         let gate = unary(cx, &elementwise::SIGMOID, wide)?;
         let silu = binary(cx, &elementwise::MUL, wide, gate)?;
@@ -515,7 +501,7 @@ fn conv_transpose(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
         attrs.set("groups", Attr::Int(group));
     }
     let y = cx.op(&linalg::CONV, &[x, flipped], attrs)?;
-    Ok(vec![add_conv_bias(cx, y, xt.rank())?])
+    Ok(vec![add_conv_bias(cx, y, xt.rank(), 2)?])
 }
 
 // ---------------------------------------------------------------------------
@@ -629,59 +615,6 @@ fn max_pool_indices(
     let mut out_dims = vec![batch, Dim::Known(channels as u64)];
     out_dims.extend(outs.iter().map(|&o| Dim::Known(o as u64)));
     reshape(cx, indices, &out_dims)
-}
-
-/// MaxUnpool (opsets 9, 11, 22): zeros of the unpooled shape
-/// (`(in - 1) * stride - pads + kernel` per spatial axis) with each input
-/// element scattered to its flat index; a constant `output_shape` input
-/// pads that with zeros at the high end.
-fn max_unpool(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
-    let (x, xt, spatial) = image_input(cx)?;
-    let indices = cx.input(1)?;
-    let n = spatial.len();
-    let kernel = cx.attr_ints("kernel_shape").ok_or("attribute 'kernel_shape' is required")?;
-    if kernel.len() != n {
-        return Err(format!("attribute 'kernel_shape' = {kernel:?} must have {n} entries"));
-    }
-    let strides = spatial_ints(cx, "strides", n, 1)?;
-    let (begin, end) = explicit_pads(cx, n)?;
-    let mut unpooled = vec![xt.dims[0].clone(), xt.dims[1].clone()];
-    for i in 0..n {
-        let len =
-            spatial[i].known().ok_or_else(|| format!("spatial axis {i} of the input {xt} must be static"))? as i64;
-        let size = (len - 1) * strides[i] - begin[i] - end[i] + kernel[i];
-        if size < 1 {
-            return Err(format!("the unpooled size of spatial axis {i} is {size}"));
-        }
-        unpooled.push(Dim::Known(size as u64));
-    }
-    let total = unpooled.iter().fold(Dim::Known(1), |acc, d| acc.mul(d));
-    let count = xt.dims.iter().fold(Dim::Known(1), |acc, d| acc.mul(d));
-    let zero = scalar_like(cx, x, 0.0)?;
-    let zeros = cx.op(&shape::BROADCAST_TO, &[zero], Attrs::from([("shape", Attr::shape(&[total]))]))?;
-    let flat_indices = reshape(cx, indices, &[count.clone()])?;
-    let flat_values = reshape(cx, x, &[count])?;
-    let scattered =
-        cx.op(&index::SCATTER, &[zeros, flat_indices, flat_values], Attrs::from([("axis", Attr::Int(0))]))?;
-    let y = reshape(cx, scattered, &unpooled)?;
-    if cx.opt_input(2)?.is_none() {
-        return Ok(vec![y]);
-    }
-    let target = cx.const_ints(2)?;
-    if target.len() != n + 2 {
-        return Err(format!("input #2 (output_shape) = {target:?} must have {} entries", n + 2));
-    }
-    let mut high = vec![0; n + 2];
-    for i in 0..n {
-        let have = unpooled[i + 2].known().map_or(0, |d| d as i64);
-        if target[i + 2] < have {
-            return Err(format!("input #2 (output_shape) = {target:?} is smaller than the unpooled shape"));
-        }
-        high[i + 2] = target[i + 2] - have;
-    }
-    let zero = scalar_like(cx, x, 0.0)?;
-    let attrs = Attrs::from([("low", Attr::ints(&vec![0; n + 2])), ("high", Attr::ints(&high))]);
-    Ok(vec![cx.op(&shape::PAD, &[y, zero], attrs)?])
 }
 
 /// Ones of shape `[1, 1, spatial...]` in `x`'s dtype (a broadcast scalar

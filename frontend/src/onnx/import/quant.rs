@@ -55,7 +55,8 @@ fn dtype_attr(cx: &NodeCx, name: &str) -> Result<Option<DType>, String> {
     match cx.attr_int(name, 0) {
         0 => Ok(None),
         code => {
-            let code = i32::try_from(code).map_err(|_| format!("attribute '{name}' = {code} is not an ONNX element type"))?;
+            let code =
+                i32::try_from(code).map_err(|_| format!("attribute '{name}' = {code} is not an ONNX element type"))?;
             dtype_from_onnx(code).map(Some).ok_or_else(|| {
                 format!("attribute '{name}' = {} names a type tessera does not support", onnx_dtype_name(code))
             })
@@ -74,7 +75,7 @@ fn wide_float(dtype: DType) -> DType {
 }
 
 /// `x` clamped to `[lo, hi]` (constants of x's dtype).
-fn clamp(cx: &mut NodeCx, x: ValueId, lo: f64, hi: f64) -> Result<ValueId, String> {
+pub(super) fn clamp(cx: &mut NodeCx, x: ValueId, lo: f64, hi: f64) -> Result<ValueId, String> {
     let dtype = cx.ty(x)?.dtype;
     let (lo, hi) = (cx.scalar(dtype, lo)?, cx.scalar(dtype, hi)?);
     let x = binary(cx, &MAX, x, lo)?;
@@ -96,7 +97,14 @@ fn saturate_to(cx: &mut NodeCx, x: ValueId, dtype: DType) -> Result<ValueId, Str
 /// `block_size`, a tensor of x's rank with `ceil(D / block_size)` entries
 /// along `axis`, repeated `block_size` times there (blocked quantization,
 /// which needs a static size along `axis`).
-fn param_view(cx: &mut NodeCx, p: ValueId, dims: &[Dim], axis: i64, block_size: i64, what: &str) -> Result<ValueId, String> {
+fn param_view(
+    cx: &mut NodeCx,
+    p: ValueId,
+    dims: &[Dim],
+    axis: i64,
+    block_size: i64,
+    what: &str,
+) -> Result<ValueId, String> {
     let pdims = cx.dims(p)?;
     if pdims.iter().all(|d| d.known() == Some(1)) {
         return to_scalar(cx, p, what);
@@ -121,9 +129,10 @@ fn param_view(cx: &mut NodeCx, p: ValueId, dims: &[Dim], axis: i64, block_size: 
     if pdims.len() != dims.len() {
         return Err(format!("{what} {} must have the input's rank {} for blocked quantization", cx.ty(p)?, dims.len()));
     }
-    let size = dims[axis].known().ok_or_else(|| {
-        format!("blocked quantization needs a static size along axis {axis}, got {}", dims[axis])
-    })? as i64;
+    let size = dims[axis]
+        .known()
+        .ok_or_else(|| format!("blocked quantization needs a static size along axis {axis}, got {}", dims[axis]))?
+        as i64;
     let blocks = (size + block_size - 1) / block_size;
     if pdims[axis].known().is_some_and(|n| n as i64 != blocks) {
         return Err(format!(
@@ -180,8 +189,11 @@ fn delegate(
     attribute: Vec<AttributeProto>,
 ) -> Result<Vec<ValueId>, String> {
     let convert = converter("", op_type).ok_or_else(|| format!("tessera has no {op_type} converter to build on"))?;
-    let names: Vec<String> =
-        inputs.iter().enumerate().map(|(i, v)| if v.is_some() { format!("{op_type}.input{i}") } else { String::new() }).collect();
+    let names: Vec<String> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, v)| if v.is_some() { format!("{op_type}.input{i}") } else { String::new() })
+        .collect();
     let scope: HashMap<String, ValueId> =
         names.iter().zip(inputs).filter_map(|(n, v)| v.map(|v| (n.clone(), v))).collect();
     let node = NodeProto {
@@ -309,9 +321,10 @@ fn quantize_linear(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
     Ok(vec![cast_to(cx, q, out)?])
 }
 
-/// DequantizeLinear (opsets 10, 13, 19, 21, 23, 24, 25): `(x - x_zero_point)
-/// * x_scale`, computed in f32 and converted to `output_dtype` (opset 23)
-/// or the scale's dtype. Per-tensor, per-axis and blocked scales.
+/// DequantizeLinear (opsets 10, 13, 19, 21, 23, 24, 25):
+/// `(x - x_zero_point) * x_scale`, computed in f32 and converted to
+/// `output_dtype` (opset 23) or the scale's dtype. Per-tensor, per-axis and
+/// blocked scales.
 fn dequantize_linear(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
     let (x, scale, zero_point) = (cx.input(0)?, cx.input(1)?, cx.opt_input(2)?);
     let xt = cx.ty(x)?;
@@ -440,4 +453,83 @@ fn qlinear_conv(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
     let y_scale = to_scalar(cx, y_scale, "input #6 (y_scale)")?;
     let y_zero = y_zero.map(|z| to_scalar(cx, z, "input #7 (y_zero_point)")).transpose()?;
     Ok(vec![requantize(cx, acc, (x_scale, w_scale, y_scale), y_zero, out)?])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::elementwise::testing::*;
+
+    /// ONNX element-type codes beyond the shared ones.
+    const UINT8: i32 = 2;
+    const INT8: i32 = 3;
+
+    #[test]
+    fn quantize_per_axis_rounds_saturates_and_takes_the_zero_points_type() {
+        let inputs = vec![value("x", FLOAT, &[2, 3]), value("s", FLOAT, &[3]), value("z", INT8, &[3])];
+        let m = model(13, "QuantizeLinear", inputs, vec![], &["x", "s", "z"], vec![]);
+        let text = ir(&m);
+        assert!(text.contains("tg.reshape %s {shape = [1, 3]}"), "{text}");
+        assert!(text.contains("tg.round") && text.contains("tg.max") && text.contains("tg.min"), "{text}");
+        assert_eq!(result_type(&m), "tensor<2x3xi8>");
+        let m = model(
+            13,
+            "QuantizeLinear",
+            vec![value("x", FLOAT, &[4]), value("s", FLOAT, &[])],
+            vec![],
+            &["x", "s"],
+            vec![],
+        );
+        assert_eq!(result_type(&m), "tensor<4xu8>");
+    }
+
+    #[test]
+    fn blocked_scales_repeat_along_the_axis() {
+        let inputs = vec![value("x", UINT8, &[2, 5]), value("s", FLOAT, &[2, 3])];
+        let m = model(21, "DequantizeLinear", inputs, vec![], &["x", "s"], vec![int("axis", 1), int("block_size", 2)]);
+        let text = ir(&m);
+        assert!(text.contains("tg.gather %s"), "{text}");
+        assert_eq!(result_type(&m), "tensor<2x5xf32>");
+        let inputs = vec![value("x", UINT8, &[2, 5]), value("s", FLOAT, &[2, 2])];
+        let err = error(&model(
+            21,
+            "DequantizeLinear",
+            inputs,
+            vec![],
+            &["x", "s"],
+            vec![int("axis", 1), int("block_size", 2)],
+        ));
+        assert!(err.contains("need 3"), "{err}");
+    }
+
+    #[test]
+    fn types_tessera_lacks_are_named() {
+        let inputs = vec![value("x", FLOAT, &[4]), value("s", FLOAT, &[])];
+        let err = error(&model(21, "QuantizeLinear", inputs, vec![], &["x", "s"], vec![int("output_dtype", 22)]));
+        assert!(err.contains("attribute 'output_dtype' = INT4"), "{err}");
+    }
+
+    #[test]
+    fn integer_products_centre_in_i32_and_reuse_matmul_and_conv() {
+        let inputs = vec![value("a", UINT8, &[4, 3]), value("b", UINT8, &[3, 2]), value("za", UINT8, &[4])];
+        let m = model(10, "MatMulInteger", inputs, vec![], &["a", "b", "za"], vec![]);
+        let text = ir(&m);
+        assert!(text.contains("tg.reshape %za {shape = [4, 1]}") && text.contains("tg.dot"), "{text}");
+        assert_eq!(result_type(&m), "tensor<4x2xi32>");
+        let inputs = vec![
+            value("x", UINT8, &[1, 1, 5, 5]),
+            value("xs", FLOAT, &[]),
+            value("xz", UINT8, &[]),
+            value("w", INT8, &[2, 1, 3, 3]),
+            value("ws", FLOAT, &[2]),
+            value("wz", INT8, &[2]),
+            value("ys", FLOAT, &[]),
+            value("yz", UINT8, &[]),
+        ];
+        let names = ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz"];
+        let m = model(10, "QLinearConv", inputs, vec![], &names, vec![ints("pads", &[1, 1, 1, 1])]);
+        let text = ir(&m);
+        assert!(text.contains("tg.reshape %wz {shape = [2, 1, 1, 1]}"), "{text}");
+        assert!(text.contains("tg.reshape %ws {shape = [1, 2, 1, 1]}") && text.contains("tg.conv"), "{text}");
+        assert_eq!(result_type(&m), "tensor<1x2x5x5xu8>");
+    }
 }

@@ -12,7 +12,7 @@ use super::elementwise::{binary, cast_to, scalar_like, select, unary};
 use super::registry::Convert;
 use tessera_ir::dialect::graph::elementwise::{ABS, ADD, DIV, EXP, IS_INF, LOG, MUL, SQRT, SUB};
 use tessera_ir::dialect::graph::index::GATHER;
-use tessera_ir::dialect::graph::reduce::{ARGMAX, ARGMIN, CUMSUM, REDUCE_MAX, REDUCE_MIN, REDUCE_PROD, REDUCE_SUM};
+use tessera_ir::dialect::graph::reduce::{ARGMAX, ARGMIN, CUMPROD, CUMSUM, REDUCE_MAX, REDUCE_MIN, REDUCE_PROD, REDUCE_SUM};
 use tessera_ir::dialect::graph::shape::{RESHAPE, SHAPE_OF};
 use tessera_ir::infer::normalize_axes;
 use tessera_ir::{Attr, Attrs, DType, Dim, OpRef, ValueId};
@@ -198,6 +198,15 @@ fn arg_min(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
 
 /// CumSum: the axis is input #1, a constant scalar (or one-element tensor).
 fn cum_sum(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
+    cumulative(cx, &CUMSUM)
+}
+
+/// CumProd: as CumSum, with products.
+fn cum_prod(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
+    cumulative(cx, &CUMPROD)
+}
+
+fn cumulative(cx: &mut NodeCx, def: OpRef) -> Result<Vec<ValueId>, String> {
     let x = cx.input(0)?;
     let axis = match cx.const_ints(1)?.as_slice() {
         [a] => *a,
@@ -208,7 +217,7 @@ fn cum_sum(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
         ("exclusive", Attr::Bool(cx.attr_int("exclusive", 0) != 0)),
         ("reverse", Attr::Bool(cx.attr_int("reverse", 0) != 0)),
     ]);
-    Ok(vec![cx.op(&CUMSUM, &[x], attrs)?])
+    Ok(vec![cx.op(def, &[x], attrs)?])
 }
 
 /// The converters of this family, by ONNX operator name.
@@ -226,6 +235,7 @@ pub(super) const CONVERTERS: &[(&str, Convert)] = &[
     ("ArgMax", arg_max),
     ("ArgMin", arg_min),
     ("CumSum", cum_sum),
+    ("CumProd", cum_prod),
 ];
 
 #[cfg(test)]

@@ -397,8 +397,9 @@ fn unrolled(cx: &mut NodeCx, s: &Setup, d: &Direction, steps: u64) -> Result<(Va
     Ok((concat(cx, &outputs, 0)?, state))
 }
 
-/// Runs one direction over a symbolic number of steps with a `tg.loop`
-/// whose body is one step and whose scan output is the step's output.
+/// Runs one direction over `steps` (symbolic, or too many to unroll) with
+/// a `tg.loop` whose body is one step and whose scan output is the step's
+/// output. Returns the outputs stacked as `[T, 1, B, H]` and the final state.
 fn looped(cx: &mut NodeCx, s: &Setup, d: &Direction, steps: &Dim) -> Result<(ValueId, Vec<ValueId>), String> {
     let shape_of = cx.op(&shape::SHAPE_OF, &[d.xw], Attrs::new())?;
     let first = slice(cx, shape_of, 0, 0, 1)?;
@@ -527,6 +528,9 @@ fn recurrent(cx: &mut NodeCx, cell: Cell) -> Result<Vec<ValueId>, String> {
     let acts = read_activations(cx, cell, reverses.len())?;
     let gh = hidden * cell.gates() as i64;
     let state_dims = [setup.batch.clone(), Dim::Known(hidden as u64)];
+    // The initial states given (per direction, sliced below); absent ones start at zero.
+    let given_states = if cell == Cell::Lstm { vec![h0, c0] } else { vec![h0] };
+    let mut zero_state = None;
     let mut ys = Vec::new();
     let mut finals: Vec<Vec<ValueId>> = Vec::new();
     for (di, &reverse) in reverses.iter().enumerate() {
@@ -564,14 +568,18 @@ fn recurrent(cx: &mut NodeCx, cell: Cell) -> Result<Vec<ValueId>, String> {
             }
             None => None,
         };
-        let mut init = Vec::new();
-        for given in [Some(h0), if cell == Cell::Lstm { Some(c0) } else { None }].into_iter().flatten() {
-            init.push(match given {
+        let mut init = Vec::with_capacity(given_states.len());
+        for given in &given_states {
+            init.push(match *given {
                 Some(v) => direction_of(cx, v, di)?,
-                None => {
-                    let zero = scalar_like(cx, x, 0.0)?;
-                    cx.op(&shape::BROADCAST_TO, &[zero], Attrs::from([("shape", Attr::shape(&state_dims))]))?
-                }
+                None => match zero_state {
+                    Some(z) => z,
+                    None => {
+                        let zero = scalar_like(cx, x, 0.0)?;
+                        let attrs = Attrs::from([("shape", Attr::shape(&state_dims))]);
+                        *zero_state.insert(cx.op(&shape::BROADCAST_TO, &[zero], attrs)?)
+                    }
+                },
             });
         }
         let dir =

@@ -5,10 +5,16 @@
 //!
 //! Shape arithmetic is done at import time wherever it can be: `Shape` of a
 //! tensor with a symbolic batch is `tg.shape_of` *and* a known vector of
-//! [`SymExpr`]s, and Gather/Concat/Unsqueeze/Squeeze/Slice/Reshape pass such
-//! vectors on (see the helpers at the top of this file, shared with the
-//! index and control families), so PyTorch's `Shape → Gather → Unsqueeze →
-//! Concat → Reshape` chains become a `tg.reshape` to `[N, 12]`.
+//! [`SymExpr`]s. [`derive_ints`] carries such vectors through reshape,
+//! gather, concat, slice, cast, add/sub/mul/div, equal and where — as the
+//! converters here build those ops, and, for ops other families build, by
+//! replaying the ops behind a shape input when one is needed
+//! ([`known_input_ints`]). So PyTorch's `Shape → Gather → Unsqueeze → Concat
+//! → Reshape` chains become a `tg.reshape` to `[N, 12]`. When a shape input
+//! cannot be known, the graph inputs its value depends on are noted, so that
+//! a caller may specialise on them (`import_model_specialized`).
+//!
+//! The helpers at the top are shared with the index and control families.
 
 mod resize;
 
@@ -381,7 +387,47 @@ fn resolve_ints(cx: &mut NodeCx, v: ValueId, depth: usize) {
 pub(super) fn known_input_ints(cx: &mut NodeCx, i: usize) -> Option<(Vec<SymExpr>, bool)> {
     let v = cx.input(i).ok()?;
     resolve_ints(cx, v, RESOLVE_DEPTH);
-    cx.known_ints(i)
+    let known = cx.known_ints(i);
+    if known.is_none() {
+        want_sources(cx, v);
+    }
+    known
+}
+
+/// Notes for specialisation (see `import_model_specialized`) the graph
+/// inputs whose *values* `v` depends on: those reached from `v` through the
+/// ops that computed it, except through `tg.shape_of` (which reads only a
+/// shape).
+fn want_sources(cx: &NodeCx, v: ValueId) {
+    let func = &cx.imp.func;
+    let mut stack = vec![v];
+    let mut seen = std::collections::HashSet::new();
+    while let Some(v) = stack.pop() {
+        if !seen.insert(v) || seen.len() > 256 {
+            continue;
+        }
+        if let Some(name) = cx.imp.arg_names.get(&v) {
+            cx.imp.wanted.borrow_mut().insert(name.clone());
+        }
+        if let Some(op) = func.def_op(v) {
+            let data = func.op(op);
+            if !same_op(data.def, &SHAPE_OF) {
+                stack.extend(data.operands.iter().copied());
+            }
+        }
+    }
+}
+
+/// Input `i` as constant integers, replaying shape arithmetic where needed;
+/// when it is not constant, the graph inputs it depends on are noted for
+/// specialisation and the error names the input.
+pub(super) fn const_input_ints(cx: &mut NodeCx, i: usize) -> Result<Vec<i64>, String> {
+    if let Some((values, _)) = known_input_ints(cx, i) {
+        if let Some(c) = values.iter().map(SymExpr::as_constant).collect::<Option<Vec<_>>>() {
+            return Ok(c);
+        }
+    }
+    cx.const_ints(i)
 }
 
 /// The positions 0..n of `axis` in a tensor of `rank` axes, as a `[1, .., n, .., 1]`
@@ -420,7 +466,7 @@ fn grid(cx: &mut NodeCx, n: &Dim, m: &Dim) -> Result<(ValueId, ValueId), String>
 /// An input given as a constant integer list (an attribute before `since`,
 /// input `index` from then on); `None` when absent.
 fn ints_attr_or_input(
-    cx: &NodeCx,
+    cx: &mut NodeCx,
     attr: &str,
     index: usize,
     since: i64,
@@ -428,7 +474,7 @@ fn ints_attr_or_input(
     if cx.opset < since {
         Ok(cx.attr_ints(attr))
     } else if has_input(cx, index) {
-        cx.const_ints(index).map(Some)
+        const_input_ints(cx, index).map(Some)
     } else {
         Ok(None)
     }
@@ -661,7 +707,8 @@ fn squeeze(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
 fn unsqueeze(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
     let x = cx.input(0)?;
     let dims = cx.dims(x)?;
-    let axes = ints_attr_or_input(cx, "axes", 1, 13)?.ok_or("'axes' is required")?;
+    let axes = ints_attr_or_input(cx, "axes", 1, 13)?
+        .ok_or(if cx.opset < 13 { "attribute 'axes' is required" } else { "input #1 (axes) is required" })?;
     let rank = dims.len() + axes.len();
     let axes = norm_axes(&axes, rank, "axes")?;
     let mut rest = dims.into_iter();
@@ -674,7 +721,7 @@ fn unsqueeze(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
             }
         })
         .collect::<Option<_>>()
-        .ok_or("bad axes")?;
+        .ok_or_else(|| format!("axes {axes:?} do not fit an output of rank {rank}"))?;
     Ok(vec![reshape_to(cx, x, &out)?])
 }
 
@@ -724,7 +771,7 @@ fn split(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
     let parts = cx.node.output.len();
     let sizes = if cx.opset >= 13 || (cx.opset < 2 && has_input(cx, 1)) {
         if has_input(cx, 1) {
-            Some(cx.const_ints(1)?)
+            Some(const_input_ints(cx, 1)?)
         } else {
             None
         }
@@ -792,16 +839,16 @@ fn slice(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
         let ends = cx.attr_ints("ends").ok_or("attribute 'ends' is required")?;
         (starts, ends, cx.attr_ints("axes"), None)
     } else {
-        let opt = |cx: &NodeCx, i: usize| {
+        let opt = |cx: &mut NodeCx, i: usize| {
             if has_input(cx, i) {
-                cx.const_ints(i).map(Some)
+                const_input_ints(cx, i).map(Some)
             } else {
                 Ok(None)
             }
         };
         (
-            cx.const_ints(1)?,
-            cx.const_ints(2)?,
+            const_input_ints(cx, 1)?,
+            const_input_ints(cx, 2)?,
             opt(cx, 3)?,
             opt(cx, 4)?,
         )
@@ -845,13 +892,13 @@ fn pad(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
         let value = cx.scalar(ty.dtype, f64::from(cx.attr_float("value", 0.0)))?;
         (pads, value, None)
     } else {
-        let pads = cx.const_ints(1)?;
+        let pads = const_input_ints(cx, 1)?;
         let value = match cx.opt_input(2)? {
             Some(v) => to_scalar(cx, v, "input #2 (constant_value)")?,
             None => cx.scalar(ty.dtype, 0.0)?,
         };
         let axes = if cx.opset >= 18 && has_input(cx, 3) {
-            Some(cx.const_ints(3)?)
+            Some(const_input_ints(cx, 3)?)
         } else {
             None
         };
@@ -960,8 +1007,8 @@ fn tile(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
     let x = cx.input(0)?;
     let dims = cx.dims(x)?;
     let repeats = if cx.opset < 6 {
-        let tiles = cx.const_ints(1)?;
-        let axis = cx.const_ints(2)?;
+        let tiles = const_input_ints(cx, 1)?;
+        let axis = const_input_ints(cx, 2)?;
         let (&[t], &[a]) = (tiles.as_slice(), axis.as_slice()) else {
             return Err("inputs #1 (tiles) and #2 (axis) must hold one value each".into());
         };
@@ -969,7 +1016,7 @@ fn tile(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
         reps[norm_axis(a, dims.len(), "input #2 (axis)")?] = t;
         reps
     } else {
-        cx.const_ints(1)?
+        const_input_ints(cx, 1)?
     };
     if repeats.len() != dims.len() {
         return Err(format!(

@@ -61,11 +61,9 @@ fn const_number(cx: &NodeCx, i: usize, what: &str) -> Result<f64, String> {
 /// The dtype the `output_datatype` attribute names (f32 when absent).
 fn output_datatype(cx: &NodeCx) -> Result<DType, String> {
     let code = cx.attr_int("output_datatype", 1);
-    i32::try_from(code)
-        .ok()
-        .and_then(dtype_from_onnx)
-        .filter(|&d| d != DType::I1)
-        .ok_or_else(|| format!("attribute 'output_datatype' = {} is not a numeric type tessera supports", onnx_dtype_name(code as i32)))
+    i32::try_from(code).ok().and_then(dtype_from_onnx).filter(|&d| d != DType::I1).ok_or_else(|| {
+        format!("attribute 'output_datatype' = {} is not a numeric type tessera supports", onnx_dtype_name(code as i32))
+    })
 }
 
 /// A constant of `dtype` and `shape` from f64 values (rounded to a float
@@ -253,7 +251,10 @@ fn dft_along(cx: &mut NodeCx, x: ValueId, axis: usize, t: Transform) -> Result<V
     }
     let (shape, values) = dft_matrix(t, n_in, c);
     let w = constant_of(cx, xt.dtype, shape, &values)?;
-    let attrs = Attrs::from([("lhs_contract", Attr::ints(&[axis as i64, r as i64 - 1])), ("rhs_contract", Attr::ints(&[0, 1]))]);
+    let attrs = Attrs::from([
+        ("lhs_contract", Attr::ints(&[axis as i64, r as i64 - 1])),
+        ("rhs_contract", Attr::ints(&[0, 1])),
+    ]);
     let y = cx.op(&DOT, &[x, w], attrs)?;
     // The dot puts the transformed axis second to last; move it back.
     if axis == r - 2 {
@@ -299,7 +300,9 @@ fn dft(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
         Some(_) => const_int(cx, 1, "dft_length")?,
         None => {
             let xt = cx.ty(x)?;
-            let n = xt.dims[axis].known().ok_or_else(|| format!("the DFT axis {axis} of {xt} must have a static size"))? as i64;
+            let n =
+                xt.dims[axis].known().ok_or_else(|| format!("the DFT axis {axis} of {xt} must have a static size"))?
+                    as i64;
             if inverse && onesided {
                 2 * (n - 1)
             } else {
@@ -307,7 +310,10 @@ fn dft(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
             }
         }
     };
-    let length = usize::try_from(length).ok().filter(|&l| l > 0).ok_or_else(|| format!("the DFT length {length} must be positive"))?;
+    let length = usize::try_from(length)
+        .ok()
+        .filter(|&l| l > 0)
+        .ok_or_else(|| format!("the DFT length {length} must be positive"))?;
     Ok(vec![dft_along(cx, x, axis, Transform { inverse, onesided, length })?])
 }
 
@@ -363,4 +369,73 @@ fn stft(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
     }
     let onesided = cx.attr_int("onesided", 1) != 0;
     Ok(vec![dft_along(cx, framed, 2, Transform { inverse: false, onesided, length: frame as usize })?])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::elementwise::testing::*;
+    use super::{dft_matrix, Transform};
+
+    /// Applies the `[n, c, k, o]` matrix of [`dft_matrix`] to `x` (`[n, c]`, row-major).
+    fn apply(t: Transform, x: &[f64], c: usize) -> Vec<f64> {
+        let n = x.len() / c;
+        let (shape, w) = dft_matrix(t, n, c);
+        let (k, o) = (shape[2], shape[3]);
+        (0..k * o).map(|ko| (0..n * c).map(|nc| x[nc] * w[nc * k * o + ko]).sum()).collect()
+    }
+
+    #[test]
+    fn the_matrices_compute_dft_inverse_and_irfft() {
+        let x = [1.0, 2.0, 3.0, 4.0];
+        let spectrum = apply(Transform { inverse: false, onesided: false, length: 4 }, &x, 1);
+        let want = [10.0, 0.0, -2.0, 2.0, -2.0, 0.0, -2.0, -2.0];
+        assert!(spectrum.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-12), "{spectrum:?}");
+        let back = apply(Transform { inverse: true, onesided: false, length: 4 }, &spectrum, 2);
+        let want = [1.0, 0.0, 2.0, 0.0, 3.0, 0.0, 4.0, 0.0];
+        assert!(back.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-12), "{back:?}");
+        for length in [4, 5] {
+            let x: Vec<f64> = (0..length).map(|i| (i * i) as f64 - 1.5).collect();
+            let half = apply(Transform { inverse: false, onesided: true, length }, &x, 1);
+            assert_eq!(half.len(), 2 * (length / 2 + 1));
+            let real = apply(Transform { inverse: true, onesided: true, length }, &half, 2);
+            assert!(real.iter().zip(&x).all(|(a, b)| (a - b).abs() < 1e-9), "{real:?} vs {x:?}");
+        }
+    }
+
+    #[test]
+    fn windows_are_constants_of_a_constant_size() {
+        let m = model(17, "HannWindow", vec![], vec![i64s("n", &[], &[4])], &["n"], vec![int("periodic", 0)]);
+        let text = ir(&m);
+        assert!(text.contains("tg.constant") && !text.contains("tg.cos"), "{text}");
+        assert_eq!(result_type(&m), "tensor<4xf32>");
+        let m =
+            model(17, "BlackmanWindow", vec![], vec![i64s("n", &[], &[3])], &["n"], vec![int("output_datatype", 11)]);
+        assert_eq!(result_type(&m), "tensor<3xf64>");
+        let err = error(&model(17, "HammingWindow", vec![value("n", INT64, &[])], vec![], &["n"], vec![]));
+        assert!(err.contains("input #0 (size) must be a constant integer"), "{err}");
+    }
+
+    #[test]
+    fn dft_axis_moved_from_attribute_to_input_at_opset_20() {
+        let x = || vec![value("x", FLOAT, &[2, 8, 3, 1])];
+        let m = model(19, "DFT", x(), vec![], &["x"], vec![int("onesided", 1)]);
+        let text = ir(&m);
+        assert!(text.contains("tg.dot") && text.contains("tg.transpose"), "{text}");
+        assert_eq!(result_type(&m), "tensor<2x5x3x2xf32>");
+        let m = model(20, "DFT", x(), vec![], &["x"], vec![]);
+        assert!(!ir(&m).contains("tg.transpose"));
+        assert_eq!(result_type(&m), "tensor<2x8x3x2xf32>");
+        let m =
+            model(20, "DFT", x(), vec![i64s("len", &[], &[6]), i64s("axis", &[], &[1])], &["x", "len", "axis"], vec![]);
+        assert_eq!(result_type(&m), "tensor<2x6x3x2xf32>");
+    }
+
+    #[test]
+    fn stft_frames_the_signal_with_a_constant_gather() {
+        let inputs = vec![value("x", FLOAT, &[1, 32, 1]), value("w", FLOAT, &[8])];
+        let m = model(17, "STFT", inputs, vec![i64s("step", &[], &[4])], &["x", "step", "w"], vec![]);
+        let text = ir(&m);
+        assert!(text.contains("tg.gather %x") && text.contains("tg.dot"), "{text}");
+        assert_eq!(result_type(&m), "tensor<1x7x5x2xf32>");
+    }
 }

@@ -1,7 +1,8 @@
 //! Control flow: `tg.return`, `tg.yield`, `tg.call`, and the region ops
 //! `tg.if` and `tg.loop`.
 
-use super::kernels::{scalar_bool, scalar_i64, stack};
+use super::kernels::{scalar_bool, scalar_i64};
+use super::layout::stack;
 use crate::dim::{Dim, Symbol};
 use crate::dtype::DType;
 use crate::eval::EvalCx;

@@ -1,7 +1,7 @@
 //! Elementwise ops: unary math, binary arithmetic and logic with numpy
 //! broadcasting, comparisons, `select` and `cast`.
 
-use super::kernels::{self, bits, compare, map_binary, map_unary, max_nan, min_nan, BinaryFns, Broadcast, UnaryFns};
+use super::kernels::{self, bits, compare, map_binary, map_unary, BinaryFns, Broadcast, Elem, UnaryFns};
 use crate::dtype::{DType, DTypeClass};
 use crate::eval::EvalCx;
 use crate::infer::{broadcast_dims, same_dtype, InferCx};
@@ -370,7 +370,7 @@ pub static MAX: Binary = Binary::new(
     "tg.max",
     "max(a, b), NaN-propagating",
     DTypeClass::Numeric,
-    BinaryFns::numeric(max_nan, |a, b, _| Ok(a.max(b)), |a, b, _| Ok(a.max(b))),
+    BinaryFns::numeric(Elem::maximum, |a, b, _| Ok(a.max(b)), |a, b, _| Ok(a.max(b))),
 )
 .with(Traits::COMMUTATIVE.union(Traits::IDEMPOTENT));
 /// The smaller of a and b (NaN if either is NaN).
@@ -378,7 +378,7 @@ pub static MIN: Binary = Binary::new(
     "tg.min",
     "min(a, b), NaN-propagating",
     DTypeClass::Numeric,
-    BinaryFns::numeric(min_nan, |a, b, _| Ok(a.min(b)), |a, b, _| Ok(a.min(b))),
+    BinaryFns::numeric(Elem::minimum, |a, b, _| Ok(a.min(b)), |a, b, _| Ok(a.min(b))),
 )
 .with(Traits::COMMUTATIVE.union(Traits::IDEMPOTENT));
 /// Remainder with the sign of the dividend (C `fmod`, ONNX `Mod` with
@@ -522,13 +522,13 @@ pub static OPS: &[OpRef] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::super::kernels::testing::{eval_op, t};
+    use super::super::testing::{eval1, t};
     use super::*;
     use crate::attr::{Attr, Attrs};
 
     /// Evaluates a one-result op without attributes.
     fn run<const N: usize>(op: OpRef, inputs: [Tensor; N]) -> Result<Tensor, String> {
-        eval_op(op, &inputs, &Attrs::new()).map(|mut out| out.remove(0))
+        eval1(op, &inputs, &Attrs::new())
     }
 
     /// The f64 values of a one-result op without attributes.
@@ -867,8 +867,7 @@ mod tests {
 
     #[test]
     fn cast_converts_each_element() {
-        let cast =
-            |x: Tensor, to: DType| eval_op(&CAST, &[x], &Attrs::from([("to", Attr::DType(to))])).unwrap().remove(0);
+        let cast = |x: Tensor, to: DType| eval1(&CAST, &[x], &Attrs::from([("to", Attr::DType(to))])).unwrap();
         let x = t(DType::F32, &[4], &[-1.7, 2.9, 0.0, 300.0]);
         assert_eq!(cast(x.clone(), DType::I32).to_i64s(), [-1, 2, 0, 300]);
         assert_eq!(cast(x.clone(), DType::I1).to_bools(), [true, true, false, true]);

@@ -2,7 +2,8 @@
 //! `tg.gather_nd`, `tg.scatter` and `tg.scatter_nd` (ONNX semantics;
 //! negative indices count from the end of their axis).
 
-use super::layout::{flat_indices, identity_offsets, take, AxisOffsets, Elem};
+use super::kernels::{Combine, Elem};
+use super::layout::{flat_indices, identity_offsets, split_at_axis, take, AxisOffsets};
 use super::shape::unify_dims;
 use crate::dim::Dim;
 use crate::dtype::DType;
@@ -128,52 +129,37 @@ fn tuple_targets(data: &Tensor, indices: &Tensor, batch: usize) -> Result<Vec<us
 }
 
 /// How `tg.scatter` and `tg.scatter_nd` combine an update with the element
-/// it lands on (`None`: the update replaces it; the last one wins).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Reduction {
-    None,
-    Add,
-    Mul,
-    Max,
-    Min,
-}
-
-impl Reduction {
-    /// The `reduction` attribute of `cx`'s op.
-    fn of(cx: &InferCx) -> Result<Reduction, String> {
-        Ok(match cx.choice("reduction", REDUCTIONS, "none")? {
-            "add" => Reduction::Add,
-            "mul" => Reduction::Mul,
-            "max" => Reduction::Max,
-            "min" => Reduction::Min,
-            _ => Reduction::None,
-        })
-    }
-
-    fn apply<T: Elem>(self, old: T, update: T) -> T {
-        match self {
-            Reduction::None => update,
-            Reduction::Add => old.plus(update),
-            Reduction::Mul => old.times(update),
-            Reduction::Max => old.maximum(update),
-            Reduction::Min => old.minimum(update),
-        }
-    }
+/// it lands on, from the op's `reduction` attribute (`None`: the update
+/// replaces it; the last one wins).
+fn scatter_reduction(cx: &InferCx) -> Result<Option<Combine>, String> {
+    Ok(match cx.choice("reduction", REDUCTIONS, "none")? {
+        "add" => Some(Combine::Sum),
+        "mul" => Some(Combine::Prod),
+        "max" => Some(Combine::Max),
+        "min" => Some(Combine::Min),
+        _ => None,
+    })
 }
 
 /// A copy of `data` where, for each pair `(to, from)` in order, element
 /// `to` is combined by `reduction` with element `from` of `updates`.
-fn scatter_data(data: &Data, updates: &Data, pairs: &[(usize, usize)], reduction: Reduction) -> Result<Data, String> {
+fn scatter_data(
+    data: &Data,
+    updates: &Data,
+    pairs: &[(usize, usize)],
+    reduction: Option<Combine>,
+) -> Result<Data, String> {
     fn apply<T: Elem>(
         data: &[T],
         updates: &[T],
         pairs: &[(usize, usize)],
-        reduction: Reduction,
+        reduction: Option<Combine>,
     ) -> Result<Vec<T>, String> {
+        let combine = reduction.map(Combine::op);
         let mut out = data.to_vec();
         for &(to, from) in pairs {
             match (out.get_mut(to), updates.get(from)) {
-                (Some(slot), Some(&u)) => *slot = reduction.apply(*slot, u),
+                (Some(slot), Some(&u)) => *slot = combine.map_or(u, |f| f(*slot, u)),
                 _ => return Err("an update or its target is out of range".into()),
             }
         }
@@ -211,10 +197,8 @@ impl OpDef for Gather {
     fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
         let (data, idx) = (cx.input(0)?, cx.input(1)?);
         let axis = cx.op.axis("axis", data.rank())?;
-        let n = data.shape()[axis];
+        let (outer, n, inner) = split_at_axis(data.shape(), axis);
         let rows = idx.to_i64s().into_iter().map(|i| resolve_index(i, n, axis)).collect::<Result<Vec<_>, _>>()?;
-        let outer: usize = data.shape()[..axis].iter().product();
-        let inner: usize = data.shape()[axis + 1..].iter().product();
         let rows = &rows;
         let indices = (0..outer)
             .flat_map(|o| rows.iter().flat_map(move |&p| (0..inner).map(move |i| Some((o * n + p) * inner + i))));
@@ -347,7 +331,7 @@ impl OpDef for Scatter {
     fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
         let (data, idx, updates) = (cx.input(0)?, cx.input(1)?, cx.input(2)?);
         let axis = cx.op.axis("axis", data.rank())?;
-        let reduction = Reduction::of(&cx.op)?;
+        let reduction = scatter_reduction(&cx.op)?;
         if updates.shape() != idx.shape() {
             return Err(format!(
                 "the updates {:?} must have the shape of the indices {:?}",
@@ -398,7 +382,7 @@ impl OpDef for ScatterNd {
     }
     fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
         let (data, idx, updates) = (cx.input(0)?, cx.input(1)?, cx.input(2)?);
-        let reduction = Reduction::of(&cx.op)?;
+        let reduction = scatter_reduction(&cx.op)?;
         let starts = tuple_targets(data, idx, 0)?;
         let k = idx.shape()[idx.rank() - 1];
         let mut expected = idx.shape()[..idx.rank() - 1].to_vec();
@@ -572,7 +556,7 @@ mod tests {
 
     mod eval {
         use super::*;
-        use crate::dialect::graph::layout::testing::{arange, eval1, f32s, i64s};
+        use crate::dialect::graph::testing::{arange, eval1, f32s, i64s};
         use crate::tensor::{Data, Tensor};
 
         fn reduction(axis: Option<i64>, r: &str) -> Attrs {

@@ -1,16 +1,19 @@
-//! Machinery the graph ops' reference-semantics hooks share: numpy
+//! Per-element math the graph ops' reference-semantics hooks share: numpy
 //! broadcasting of concrete shapes (with, per input, the flat index read at
-//! each output position), gathering and stacking elements, splitting a
-//! shape around one axis, reading rank-0 operands, and applying one scalar
-//! function per element domain to every element or every broadcast pair.
+//! each output position), reading rank-0 operands, the element arithmetic
+//! and sort order of each domain ([`Elem`]), the associative operations
+//! reductions fold with ([`Combine`]), and applying one scalar function per
+//! element domain to every element or every broadcast pair. Moving elements
+//! around lives in `layout`.
 //!
 //! Hooks compute in each domain's wide type (`f64`, `i64`, `u64`, `bool`)
 //! and build their results with [`Tensor::new`], which rounds floats to the
 //! dtype and wraps integers to its width; so an `i8` sum computed with
 //! `i64::wrapping_add` and narrowed afterwards wraps exactly as `i8` does.
 
+use super::layout::{flat_indices, identity_offsets, rearrange, AxisOffsets};
 use crate::dtype::DType;
-use crate::tensor::{strides, Data, Domain, Tensor};
+use crate::tensor::{strides, Data, Tensor};
 use std::cmp::Ordering;
 
 /// The numpy broadcast of concrete shapes: shapes align at their last axis;
@@ -41,40 +44,29 @@ pub(crate) fn broadcast_shapes(shapes: &[&[usize]]) -> Result<Vec<usize>, String
     Ok(out)
 }
 
+/// Per axis of the shape `to`, the offsets a `from`-shaped tensor supplies
+/// under numpy broadcasting: `from` aligns with the trailing axes of `to`;
+/// an axis of the same size reads in order, one of size 1 (or a missing
+/// leading axis) repeats offset 0, any other size is an error.
+fn broadcast_axes(from: &[usize], to: &[usize]) -> Result<Vec<AxisOffsets>, String> {
+    let lead = to.len().checked_sub(from.len()).ok_or_else(|| format!("cannot broadcast {from:?} to {to:?}"))?;
+    let st = strides(from);
+    (0..to.len())
+        .map(|axis| match axis.checked_sub(lead).map(|i| (i, from[i])) {
+            Some((i, n)) if n == to[axis] => Ok(identity_offsets(n, st[i])),
+            None | Some((_, 1)) => Ok(vec![Some(0); to[axis]]),
+            Some((i, n)) => Err(format!("cannot broadcast {from:?}: dim {i} is {n}, neither 1 nor {}", to[axis])),
+        })
+        .collect()
+}
+
 /// For each position of the shape `to` (row-major), the flat index of the
-/// element a `from`-shaped tensor supplies there under numpy broadcasting.
-/// `from` aligns with the trailing axes of `to`, and each of its sizes must
-/// be 1 or equal to `to`'s. With `from` = a reduction's keepdims shape and
+/// element a `from`-shaped tensor supplies there under numpy broadcasting
+/// (see [`broadcast_axes`]). With `from` = a reduction's keepdims shape and
 /// `to` = its input's shape, the map sends each input element to its output
 /// position.
 pub(crate) fn broadcast_index_map(from: &[usize], to: &[usize]) -> Result<Vec<usize>, String> {
-    let offset = to.len().checked_sub(from.len()).ok_or_else(|| format!("cannot broadcast {from:?} to {to:?}"))?;
-    let src = strides(from);
-    let mut step = vec![0; to.len()];
-    for (i, &n) in from.iter().enumerate() {
-        match n {
-            n if n == to[offset + i] => step[offset + i] = src[i],
-            1 => {}
-            _ => return Err(format!("cannot broadcast {from:?} to {to:?}: axis {i} has size {n}")),
-        }
-    }
-    let total: usize = to.iter().product();
-    let mut map = Vec::with_capacity(total);
-    let mut idx = vec![0; to.len()];
-    let mut flat = 0;
-    for _ in 0..total {
-        map.push(flat);
-        for axis in (0..to.len()).rev() {
-            idx[axis] += 1;
-            flat += step[axis];
-            if idx[axis] < to[axis] {
-                break;
-            }
-            flat -= step[axis] * to[axis];
-            idx[axis] = 0;
-        }
-    }
-    Ok(map)
+    Ok(flat_indices(&broadcast_axes(from, to)?).flatten().collect())
 }
 
 /// Several operands broadcast to one output shape, with the element each
@@ -122,73 +114,9 @@ impl Broadcast {
     }
 }
 
-/// The elements of `data` at the flat `indices`, in order; an index past
-/// the end is an error.
-pub(crate) fn take(data: &Data, indices: &[usize]) -> Result<Data, String> {
-    fn pick<T: Copy>(v: &[T], indices: &[usize]) -> Result<Vec<T>, String> {
-        indices
-            .iter()
-            .map(|&i| {
-                v.get(i).copied().ok_or_else(|| format!("element {i} is out of range for {} element(s)", v.len()))
-            })
-            .collect()
-    }
-    Ok(match data {
-        Data::Float(v) => Data::Float(pick(v, indices)?),
-        Data::Int(v) => Data::Int(pick(v, indices)?),
-        Data::UInt(v) => Data::UInt(pick(v, indices)?),
-        Data::Bool(v) => Data::Bool(pick(v, indices)?),
-    })
-}
-
 /// `x` broadcast (numpy rules, materialised) to `shape`.
 pub(crate) fn broadcast_to(x: &Tensor, shape: &[usize]) -> Result<Tensor, String> {
-    let map = broadcast_index_map(x.shape(), shape)?;
-    Tensor::new(x.dtype(), shape.to_vec(), take(x.data(), &map)?)
-}
-
-/// Stacks tensors of dtype `dtype` and shape `item` along a new leading
-/// axis: the result has shape `[parts.len(), item...]` (so no parts give an
-/// empty tensor of shape `[0, item...]`). Every part must match.
-pub(crate) fn stack(dtype: DType, item: &[usize], parts: &[Tensor]) -> Result<Tensor, String> {
-    let mut shape = vec![parts.len()];
-    shape.extend_from_slice(item);
-    let count: usize = shape.iter().product();
-    for (i, p) in parts.iter().enumerate() {
-        if p.dtype() != dtype || p.shape() != item {
-            return Err(format!(
-                "part #{i} is {:?} x {}, but the parts must all be {item:?} x {dtype}",
-                p.shape(),
-                p.dtype()
-            ));
-        }
-    }
-    let mut data = match Domain::of(dtype) {
-        Domain::Float => Data::Float(Vec::with_capacity(count)),
-        Domain::Int => Data::Int(Vec::with_capacity(count)),
-        Domain::UInt => Data::UInt(Vec::with_capacity(count)),
-        Domain::Bool => Data::Bool(Vec::with_capacity(count)),
-    };
-    for p in parts {
-        match (&mut data, p.data()) {
-            (Data::Float(out), Data::Float(v)) => out.extend_from_slice(v),
-            (Data::Int(out), Data::Int(v)) => out.extend_from_slice(v),
-            (Data::UInt(out), Data::UInt(v)) => out.extend_from_slice(v),
-            (Data::Bool(out), Data::Bool(v)) => out.extend_from_slice(v),
-            _ => return Err(format!("{dtype} data cannot hold {} elements", p.dtype())),
-        }
-    }
-    Tensor::new(dtype, shape, data)
-}
-
-/// `shape` seen around `axis` as `(outer, len, inner)`: the products of the
-/// sizes before the axis, the axis's size, and the sizes after it. Element
-/// `k` along the axis at `(o, i)` sits at flat index `(o * len + k) * inner + i`.
-pub(crate) fn split_at_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {
-    let outer = shape.iter().take(axis).product();
-    let len = shape.get(axis).copied().unwrap_or(1);
-    let inner = shape.get(axis + 1..).map_or(1, |s| s.iter().product());
-    (outer, len, inner)
+    rearrange(x, &broadcast_axes(x.shape(), shape)?)
 }
 
 /// The single element of a one-element (normally rank-0) `i1` tensor;
@@ -209,27 +137,170 @@ pub(crate) fn scalar_i64(t: &Tensor, what: &str) -> Result<i64, String> {
     }
 }
 
-/// The larger of two floats; NaN when either is NaN (numpy's `maximum`).
-pub(crate) fn max_nan(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else {
-        a.max(b)
-    }
-}
-
-/// The smaller of two floats; NaN when either is NaN (numpy's `minimum`).
-pub(crate) fn min_nan(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else {
-        a.min(b)
-    }
-}
-
 /// The number of bits of an integer dtype.
 pub(crate) fn bits(dtype: DType) -> u32 {
     dtype.size_bytes() as u32 * 8
+}
+
+/// Element arithmetic in one domain: what contractions, windows,
+/// reductions and scatters combine elements with. Integers wrap (two's
+/// complement in 64 bits; results are narrowed to the dtype afterwards);
+/// float `maximum` and `minimum` propagate NaN like numpy's; bools add as
+/// `or` and multiply as `and`.
+pub(crate) trait Elem: Copy {
+    /// The additive identity.
+    const ZERO: Self;
+    /// The multiplicative identity.
+    const ONE: Self;
+    /// `self + other`.
+    fn plus(self, other: Self) -> Self;
+    /// `self * other`.
+    fn times(self, other: Self) -> Self;
+    /// The larger of the two.
+    fn maximum(self, other: Self) -> Self;
+    /// The smaller of the two.
+    fn minimum(self, other: Self) -> Self;
+    /// numpy's sort order: ascending, NaN after every number.
+    fn order(&self, other: &Self) -> Ordering;
+    /// The lowest value of `dtype`, whose elements this domain holds (-inf for floats).
+    fn lowest(dtype: DType) -> Self;
+    /// The highest value of `dtype`, whose elements this domain holds (+inf for floats).
+    fn highest(dtype: DType) -> Self;
+}
+
+impl Elem for f64 {
+    const ZERO: f64 = 0.0;
+    const ONE: f64 = 1.0;
+    fn plus(self, other: f64) -> f64 {
+        self + other
+    }
+    fn times(self, other: f64) -> f64 {
+        self * other
+    }
+    fn maximum(self, other: f64) -> f64 {
+        if self.is_nan() || other.is_nan() {
+            f64::NAN
+        } else {
+            self.max(other)
+        }
+    }
+    fn minimum(self, other: f64) -> f64 {
+        if self.is_nan() || other.is_nan() {
+            f64::NAN
+        } else {
+            self.min(other)
+        }
+    }
+    fn order(&self, other: &f64) -> Ordering {
+        match (self.is_nan(), other.is_nan()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => Ordering::Greater,
+            (false, true) => Ordering::Less,
+            (false, false) => self.partial_cmp(other).unwrap_or(Ordering::Equal),
+        }
+    }
+    fn lowest(_: DType) -> f64 {
+        f64::NEG_INFINITY
+    }
+    fn highest(_: DType) -> f64 {
+        f64::INFINITY
+    }
+}
+
+/// [`Elem`] for the two integer domains, which differ only in their type:
+/// wrapping arithmetic, and the extremes of a dtype are those of its width.
+macro_rules! int_elem {
+    ($($t:ty),*) => {$(
+        impl Elem for $t {
+            const ZERO: $t = 0;
+            const ONE: $t = 1;
+            fn plus(self, other: $t) -> $t {
+                self.wrapping_add(other)
+            }
+            fn times(self, other: $t) -> $t {
+                self.wrapping_mul(other)
+            }
+            fn maximum(self, other: $t) -> $t {
+                Ord::max(self, other)
+            }
+            fn minimum(self, other: $t) -> $t {
+                Ord::min(self, other)
+            }
+            fn order(&self, other: &$t) -> Ordering {
+                self.cmp(other)
+            }
+            fn lowest(dtype: DType) -> $t {
+                <$t>::MIN >> (64 - bits(dtype))
+            }
+            fn highest(dtype: DType) -> $t {
+                <$t>::MAX >> (64 - bits(dtype))
+            }
+        }
+    )*};
+}
+int_elem!(i64, u64);
+
+impl Elem for bool {
+    const ZERO: bool = false;
+    const ONE: bool = true;
+    fn plus(self, other: bool) -> bool {
+        self || other
+    }
+    fn times(self, other: bool) -> bool {
+        self && other
+    }
+    fn maximum(self, other: bool) -> bool {
+        self || other
+    }
+    fn minimum(self, other: bool) -> bool {
+        self && other
+    }
+    fn order(&self, other: &bool) -> Ordering {
+        self.cmp(other)
+    }
+    fn lowest(_: DType) -> bool {
+        false
+    }
+    fn highest(_: DType) -> bool {
+        true
+    }
+}
+
+/// An associative operation that reductions, pooling windows and scatters
+/// combine elements with, in [`Elem`]'s arithmetic.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Combine {
+    /// Addition (identity 0).
+    Sum,
+    /// Multiplication (identity 1).
+    Prod,
+    /// The larger element, NaN-propagating (identity: the lowest value).
+    Max,
+    /// The smaller element, NaN-propagating (identity: the highest value).
+    Min,
+}
+
+impl Combine {
+    /// The operation on elements of domain `T`.
+    pub(crate) fn op<T: Elem>(self) -> fn(T, T) -> T {
+        match self {
+            Combine::Sum => T::plus,
+            Combine::Prod => T::times,
+            Combine::Max => T::maximum,
+            Combine::Min => T::minimum,
+        }
+    }
+
+    /// The identity of the operation on elements of `dtype` (held in domain
+    /// `T`): 0, 1, and for max and min the dtype's lowest and highest values.
+    pub(crate) fn identity<T: Elem>(self, dtype: DType) -> T {
+        match self {
+            Combine::Sum => T::ZERO,
+            Combine::Prod => T::ONE,
+            Combine::Max => T::lowest(dtype),
+            Combine::Min => T::highest(dtype),
+        }
+    }
 }
 
 /// The scalar function of a unary elementwise op, one per element domain;
@@ -382,81 +453,8 @@ fn unsupported_pair(a: &Tensor, b: &Tensor) -> String {
 }
 
 #[cfg(test)]
-pub(crate) mod testing {
-    //! A stand-in for the interpreter, so single ops can be evaluated in
-    //! this crate's unit tests.
-
-    use crate::attr::Attrs;
-    use crate::dim::Dim;
-    use crate::eval::{EvalCx, EvalEnv};
-    use crate::infer::{infer_standalone, InferCx, NoSymbols, RegionSig};
-    use crate::op::OpRef;
-    use crate::tensor::Tensor;
-    use crate::types::Type;
-
-    /// An environment with static dims only and no regions, functions or parameters.
-    struct StaticEnv;
-
-    impl EvalEnv for StaticEnv {
-        fn dim(&self, d: &Dim) -> Result<usize, String> {
-            d.known().map(|n| n as usize).ok_or_else(|| format!("dim {d} is not static"))
-        }
-        fn run_region(&mut self, index: usize, _: Vec<Tensor>) -> Result<Vec<Tensor>, String> {
-            Err(format!("no region #{index} outside a function"))
-        }
-        fn call(&mut self, name: &str, _: Vec<Tensor>) -> Result<Vec<Tensor>, String> {
-            Err(format!("no function @{name} outside a module"))
-        }
-        fn param(&self, name: &str) -> Result<Tensor, String> {
-            Err(format!("no parameter @{name} outside a module"))
-        }
-    }
-
-    /// Evaluates `def` on `inputs`, whose static types are the operand types.
-    pub(crate) fn eval_op(def: OpRef, inputs: &[Tensor], attrs: &Attrs) -> Result<Vec<Tensor>, String> {
-        let operands: Vec<Type> = inputs.iter().map(|t| Type::Tensor(t.ty())).collect();
-        eval_typed(def, &operands, inputs, attrs)
-    }
-
-    /// Evaluates `def` on `inputs` with the given operand types (which may
-    /// have `?` dims); result types come from inference, and each result
-    /// must fit its type.
-    pub(crate) fn eval_typed(
-        def: OpRef,
-        operands: &[Type],
-        inputs: &[Tensor],
-        attrs: &Attrs,
-    ) -> Result<Vec<Tensor>, String> {
-        let results = infer_standalone(def, operands, attrs, &NoSymbols)?;
-        let regions = vec![RegionSig::default(); def.num_regions()];
-        let mut env = StaticEnv;
-        let mut cx = EvalCx {
-            op: InferCx { operands, attrs, regions: &regions, symbols: &NoSymbols },
-            inputs,
-            results: &results,
-            env: &mut env,
-        };
-        let outputs = def.eval(&mut cx)?;
-        assert_eq!(outputs.len(), results.len(), "{} gave the wrong number of results", def.name());
-        for (out, ty) in outputs.iter().zip(&results) {
-            let t = ty.as_tensor().expect("graph ops give tensors");
-            let fits = t.dtype == out.dtype()
-                && t.rank() == out.rank()
-                && t.dims.iter().zip(out.shape()).all(|(d, &n)| d.known().is_none_or(|k| k as usize == n));
-            assert!(fits, "{} computed {:?} but inference says {ty}", def.name(), out);
-        }
-        Ok(outputs)
-    }
-
-    /// A tensor of any dtype from f64 values (converted like a cast).
-    pub(crate) fn t(dtype: crate::dtype::DType, shape: &[usize], values: &[f64]) -> Tensor {
-        Tensor::convert_f64(dtype, shape.to_vec(), values).expect("count matches the shape")
-    }
-}
-
-#[cfg(test)]
 mod tests {
-    use super::testing::t;
+    use super::super::testing::t;
     use super::*;
 
     #[test]
@@ -498,31 +496,42 @@ mod tests {
     }
 
     #[test]
-    fn take_broadcast_and_stack() {
+    fn broadcast_to_materialises() {
         let x = t(DType::I32, &[3], &[10.0, 20.0, 30.0]);
-        assert_eq!(take(x.data(), &[2, 0, 2]), Ok(Data::Int(vec![30, 10, 30])));
-        assert_eq!(take(x.data(), &[3]), Err("element 3 is out of range for 3 element(s)".into()));
         let b = broadcast_to(&x, &[2, 3]).unwrap();
         assert_eq!((b.shape(), b.to_i64s()), (&[2, 3][..], vec![10, 20, 30, 10, 20, 30]));
-        let s = stack(DType::I32, &[3], &[x.clone(), b.reshaped(vec![6]).unwrap()]);
-        assert!(s.unwrap_err().contains("part #1"));
-        let s = stack(DType::I32, &[3], &[x.clone(), x.clone()]).unwrap();
-        assert_eq!((s.shape(), s.to_i64s()), (&[2, 3][..], vec![10, 20, 30, 10, 20, 30]));
-        let empty = stack(DType::F16, &[4, 2], &[]).unwrap();
-        assert_eq!((empty.shape(), empty.dtype(), empty.len()), (&[0, 4, 2][..], DType::F16, 0));
+        assert_eq!(broadcast_to(&x, &[2, 4]).unwrap_err(), "cannot broadcast [3]: dim 0 is 3, neither 1 nor 4");
     }
 
     #[test]
-    fn axis_split_and_scalars() {
-        assert_eq!(split_at_axis(&[2, 3, 4], 1), (2, 3, 4));
-        assert_eq!(split_at_axis(&[2, 3, 4], 0), (1, 2, 12));
-        assert_eq!(split_at_axis(&[2, 3, 4], 2), (6, 4, 1));
+    fn scalars() {
         assert_eq!(scalar_bool(&Tensor::scalar(DType::I1, 1.0), "c"), Ok(true));
         assert_eq!(scalar_i64(&Tensor::scalar(DType::I64, -3.0), "n"), Ok(-3));
         let err = scalar_bool(&t(DType::I1, &[2], &[1.0, 0.0]), "the condition").unwrap_err();
         assert_eq!(err, "the condition must be a single i1, got [2] x i1");
         assert!(scalar_i64(&Tensor::scalar(DType::F32, 1.0), "n").is_err());
         assert_eq!((bits(DType::U8), bits(DType::I64)), (8, 64));
+    }
+
+    #[test]
+    fn float_order_puts_nan_last_and_extremes_propagate_it() {
+        let mut v = [2.0, f64::NAN, -1.0, f64::INFINITY];
+        v.sort_by(Elem::order);
+        assert_eq!(&v[..3], &[-1.0, 2.0, f64::INFINITY]);
+        assert!(v[3].is_nan());
+        assert!(Elem::maximum(1.0, f64::NAN).is_nan() && Elem::minimum(f64::NAN, 1.0).is_nan());
+        assert_eq!(i64::MAX.plus(1), i64::MIN);
+    }
+
+    #[test]
+    fn combine_identities_follow_the_dtype() {
+        assert_eq!(Combine::Max.identity::<i64>(DType::I8), -128);
+        assert_eq!(Combine::Min.identity::<i64>(DType::I64), i64::MAX);
+        assert_eq!(Combine::Min.identity::<u64>(DType::U16), 65535);
+        assert_eq!(Combine::Max.identity::<u64>(DType::U32), 0);
+        assert_eq!(Combine::Max.identity::<f64>(DType::F16), f64::NEG_INFINITY);
+        assert_eq!((Combine::Sum.identity::<f64>(DType::F32), Combine::Prod.identity::<i64>(DType::I32)), (0.0, 1));
+        assert_eq!(Combine::Prod.op::<u64>()(3, 5), 15);
     }
 
     #[test]

@@ -1,11 +1,11 @@
-//! Helpers the reference semantics of the element-moving ops (shape,
-//! index, sort) and the contractions (dot, conv, windows) share: moving
-//! elements of any dtype through flat-index maps, permuting axes, and the
-//! element arithmetic each domain accumulates in.
+//! Element movement the reference semantics of the graph ops share: moving
+//! elements of any dtype through flat-index maps, permuting axes, joining
+//! and stacking element vectors, and splitting a shape around one axis.
+//! The arithmetic on the moved elements lives in `kernels`.
 
+use crate::dtype::DType;
 use crate::tensor::{strides, Data, Tensor};
 use std::borrow::Cow;
-use std::cmp::Ordering;
 
 /// Applies one generic expression to the element vector of a [`Data`],
 /// whatever its domain, and wraps the vector it gives in the same variant:
@@ -146,145 +146,36 @@ pub fn permute<'v, T: Copy>(v: &'v [T], shape: &[usize], order: &[usize]) -> Res
     pick(v, flat_indices(&axes)).map(Cow::Owned)
 }
 
-/// Element arithmetic in one domain: what contractions, windows and scatter
-/// reductions combine elements with. Integers wrap (two's complement in 64
-/// bits; results are narrowed to the dtype afterwards); float `maximum` and
-/// `minimum` propagate NaN like numpy's; bools add as `or` and multiply as `and`.
-pub trait Elem: Copy {
-    /// The additive identity.
-    const ZERO: Self;
-    /// `self + other`.
-    fn plus(self, other: Self) -> Self;
-    /// `self * other`.
-    fn times(self, other: Self) -> Self;
-    /// The larger of the two.
-    fn maximum(self, other: Self) -> Self;
-    /// The smaller of the two.
-    fn minimum(self, other: Self) -> Self;
-    /// numpy's sort order: ascending, NaN after every number.
-    fn order(&self, other: &Self) -> Ordering;
-}
-
-impl Elem for f64 {
-    const ZERO: f64 = 0.0;
-    fn plus(self, other: f64) -> f64 {
-        self + other
-    }
-    fn times(self, other: f64) -> f64 {
-        self * other
-    }
-    fn maximum(self, other: f64) -> f64 {
-        if self.is_nan() || other.is_nan() {
-            f64::NAN
-        } else {
-            self.max(other)
+/// Stacks tensors of dtype `dtype` and shape `item` along a new leading
+/// axis: the result has shape `[parts.len(), item...]` (so no parts give an
+/// empty tensor of shape `[0, item...]`). Every part must match.
+pub(crate) fn stack(dtype: DType, item: &[usize], parts: &[Tensor]) -> Result<Tensor, String> {
+    let mut shape = vec![parts.len()];
+    shape.extend_from_slice(item);
+    for (i, p) in parts.iter().enumerate() {
+        if p.dtype() != dtype || p.shape() != item {
+            return Err(format!(
+                "part #{i} is {:?} x {}, but the parts must all be {item:?} x {dtype}",
+                p.shape(),
+                p.dtype()
+            ));
         }
     }
-    fn minimum(self, other: f64) -> f64 {
-        if self.is_nan() || other.is_nan() {
-            f64::NAN
-        } else {
-            self.min(other)
-        }
+    if parts.is_empty() {
+        return Ok(Tensor::zeros(dtype, shape));
     }
-    fn order(&self, other: &f64) -> Ordering {
-        match (self.is_nan(), other.is_nan()) {
-            (true, true) => Ordering::Equal,
-            (true, false) => Ordering::Greater,
-            (false, true) => Ordering::Less,
-            (false, false) => self.partial_cmp(other).unwrap_or(Ordering::Equal),
-        }
-    }
+    let data: Vec<&Data> = parts.iter().map(Tensor::data).collect();
+    Tensor::new(dtype, shape, concat_data(&data)?)
 }
 
-impl Elem for i64 {
-    const ZERO: i64 = 0;
-    fn plus(self, other: i64) -> i64 {
-        self.wrapping_add(other)
-    }
-    fn times(self, other: i64) -> i64 {
-        self.wrapping_mul(other)
-    }
-    fn maximum(self, other: i64) -> i64 {
-        Ord::max(self, other)
-    }
-    fn minimum(self, other: i64) -> i64 {
-        Ord::min(self, other)
-    }
-    fn order(&self, other: &i64) -> Ordering {
-        self.cmp(other)
-    }
-}
-
-impl Elem for u64 {
-    const ZERO: u64 = 0;
-    fn plus(self, other: u64) -> u64 {
-        self.wrapping_add(other)
-    }
-    fn times(self, other: u64) -> u64 {
-        self.wrapping_mul(other)
-    }
-    fn maximum(self, other: u64) -> u64 {
-        Ord::max(self, other)
-    }
-    fn minimum(self, other: u64) -> u64 {
-        Ord::min(self, other)
-    }
-    fn order(&self, other: &u64) -> Ordering {
-        self.cmp(other)
-    }
-}
-
-impl Elem for bool {
-    const ZERO: bool = false;
-    fn plus(self, other: bool) -> bool {
-        self || other
-    }
-    fn times(self, other: bool) -> bool {
-        self && other
-    }
-    fn maximum(self, other: bool) -> bool {
-        self || other
-    }
-    fn minimum(self, other: bool) -> bool {
-        self && other
-    }
-    fn order(&self, other: &bool) -> Ordering {
-        self.cmp(other)
-    }
-}
-
-/// Test support for the evaluation hooks of the ops that use this module.
-#[cfg(test)]
-pub(crate) mod testing {
-    use super::super::kernels::testing::eval_op;
-    use crate::attr::Attrs;
-    use crate::dtype::DType;
-    use crate::op::OpRef;
-    use crate::tensor::{Data, Tensor};
-
-    /// Evaluates a one-result op on `inputs` (see `eval_op`).
-    pub fn eval1(op: OpRef, inputs: &[Tensor], attrs: &Attrs) -> Result<Tensor, String> {
-        let mut out = eval_op(op, inputs, attrs)?;
-        assert_eq!(out.len(), 1, "{} has one result", op.name());
-        Ok(out.remove(0))
-    }
-
-    /// An f32 tensor.
-    pub fn f32s(shape: &[usize], values: &[f64]) -> Tensor {
-        Tensor::from_f64(DType::F32, shape.to_vec(), values.to_vec()).expect("count matches the shape")
-    }
-
-    /// An i64 tensor.
-    pub fn i64s(shape: &[usize], values: &[i64]) -> Tensor {
-        Tensor::new(DType::I64, shape.to_vec(), Data::Int(values.to_vec())).expect("count matches the shape")
-    }
-
-    /// An f32 tensor holding `0, 1, 2, ...`.
-    pub fn arange(shape: &[usize]) -> Tensor {
-        let n: usize = shape.iter().product();
-        f32s(shape, &(0..n).map(|i| i as f64).collect::<Vec<_>>())
-    }
+/// `shape` seen around `axis` as `(outer, len, inner)`: the products of the
+/// sizes before the axis, the axis's size, and the sizes after it. Element
+/// `k` along the axis at `(o, i)` sits at flat index `(o * len + k) * inner + i`.
+pub(crate) fn split_at_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {
+    let outer = shape.iter().take(axis).product();
+    let len = shape.get(axis).copied().unwrap_or(1);
+    let inner = shape.get(axis + 1..).map_or(1, |s| s.iter().product());
+    (outer, len, inner)
 }
 
 #[cfg(test)]
@@ -318,12 +209,20 @@ mod tests {
     }
 
     #[test]
-    fn float_order_puts_nan_last_and_extremes_propagate_it() {
-        let mut v = [2.0, f64::NAN, -1.0, f64::INFINITY];
-        v.sort_by(Elem::order);
-        assert_eq!(&v[..3], &[-1.0, 2.0, f64::INFINITY]);
-        assert!(v[3].is_nan());
-        assert!(Elem::maximum(1.0, f64::NAN).is_nan() && Elem::minimum(f64::NAN, 1.0).is_nan());
-        assert_eq!(i64::MAX.plus(1), i64::MIN);
+    fn stack_checks_parts_and_keeps_empty_shapes() {
+        let x = Tensor::new(DType::I32, vec![3], Data::Int(vec![10, 20, 30])).unwrap();
+        let s = stack(DType::I32, &[3], &[x.clone(), x.reshaped(vec![1, 3]).unwrap()]);
+        assert_eq!(s.unwrap_err(), "part #1 is [1, 3] x i32, but the parts must all be [3] x i32");
+        let s = stack(DType::I32, &[3], &[x.clone(), x]).unwrap();
+        assert_eq!((s.shape(), s.to_i64s()), (&[2, 3][..], vec![10, 20, 30, 10, 20, 30]));
+        let empty = stack(DType::F16, &[4, 2], &[]).unwrap();
+        assert_eq!((empty.shape(), empty.dtype(), empty.len()), (&[0, 4, 2][..], DType::F16, 0));
+    }
+
+    #[test]
+    fn axis_split() {
+        assert_eq!(split_at_axis(&[2, 3, 4], 1), (2, 3, 4));
+        assert_eq!(split_at_axis(&[2, 3, 4], 0), (1, 2, 12));
+        assert_eq!(split_at_axis(&[2, 3, 4], 2), (6, 4, 1));
     }
 }

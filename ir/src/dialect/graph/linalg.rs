@@ -1,7 +1,8 @@
 //! Contractions: `tg.dot` (StableHLO dot_general: batched matmul over
 //! chosen axes) and `tg.conv` (N-d grouped, strided, dilated convolution).
 
-use super::layout::{flat_indices, identity_offsets, permute, AxisOffsets, Elem};
+use super::kernels::Elem;
+use super::layout::{flat_indices, identity_offsets, permute, AxisOffsets};
 use super::shape::unify_dims;
 use super::window::{per_axis, window_axes, window_out, WindowAxis, WINDOW_LIMIT};
 use crate::dim::Dim;
@@ -594,7 +595,7 @@ mod tests {
 
     mod eval {
         use super::*;
-        use crate::dialect::graph::layout::testing::{eval1, f32s};
+        use crate::dialect::graph::testing::{eval1, f32s};
         use crate::tensor::unravel;
 
         /// Small integers as f32, so sums are exact in any order.

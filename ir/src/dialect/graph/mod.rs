@@ -16,6 +16,8 @@ pub mod linalg;
 pub mod reduce;
 pub mod shape;
 pub mod sort;
+#[cfg(test)]
+mod testing;
 pub mod value;
 pub mod window;
 

@@ -1,7 +1,8 @@
 //! Reductions along axes: `tg.reduce_{sum,prod,max,min}`, `tg.argmax`,
-//! `tg.argmin` and the running sum `tg.cumsum`.
+//! `tg.argmin` and the running reductions `tg.cumsum` and `tg.cumprod`.
 
-use super::kernels::{bits, broadcast_index_map, max_nan, min_nan, split_at_axis};
+use super::kernels::{broadcast_index_map, Combine, Elem};
+use super::layout::{map_elements, split_at_axis};
 use crate::dim::Dim;
 use crate::dtype::{DType, DTypeClass};
 use crate::eval::EvalCx;
@@ -23,56 +24,11 @@ fn reduced_dims(dims: &[Dim], axes: &[usize], keepdims: bool) -> Vec<Dim> {
         .collect()
 }
 
-/// The associative operation a [`Reduce`] combines elements with.
-#[derive(Copy, Clone)]
-enum Combine {
-    /// Addition (identity 0).
-    Sum,
-    /// Multiplication (identity 1).
-    Prod,
-    /// The larger element (identity: the lowest value).
-    Max,
-    /// The smaller element (identity: the highest value).
-    Min,
-}
-
-impl Combine {
-    /// The identity and the operation on floats (max and min propagate NaN).
-    fn float(self) -> (f64, fn(f64, f64) -> f64) {
-        match self {
-            Combine::Sum => (0.0, |a, b| a + b),
-            Combine::Prod => (1.0, |a, b| a * b),
-            Combine::Max => (f64::NEG_INFINITY, max_nan),
-            Combine::Min => (f64::INFINITY, min_nan),
-        }
-    }
-
-    /// The identity and the operation on signed integers of `dtype`
-    /// (wrapping; max starts from the dtype's minimum, min from its maximum).
-    fn int(self, dtype: DType) -> (i64, fn(i64, i64) -> i64) {
-        let shift = 64 - bits(dtype);
-        match self {
-            Combine::Sum => (0, i64::wrapping_add),
-            Combine::Prod => (1, i64::wrapping_mul),
-            Combine::Max => (i64::MIN >> shift, |a, b| a.max(b)),
-            Combine::Min => (i64::MAX >> shift, |a, b| a.min(b)),
-        }
-    }
-
-    /// The identity and the operation on unsigned integers of `dtype`.
-    fn uint(self, dtype: DType) -> (u64, fn(u64, u64) -> u64) {
-        match self {
-            Combine::Sum => (0, u64::wrapping_add),
-            Combine::Prod => (1, u64::wrapping_mul),
-            Combine::Max => (0, |a, b| a.max(b)),
-            Combine::Min => (u64::MAX >> (64 - bits(dtype)), |a, b| a.min(b)),
-        }
-    }
-}
-
-/// Folds each element of `v` into `out[to[i]]` with `f`, in row-major order.
-fn fold_into<T: Copy>(v: &[T], to: &[usize], (identity, f): (T, fn(T, T) -> T), len: usize) -> Vec<T> {
-    let mut out = vec![identity; len];
+/// Folds each element of `v` (of `dtype`) into `out[to[i]]` with
+/// `combine`, in row-major order, starting from its identity.
+fn fold_into<T: Elem>(v: &[T], to: &[usize], combine: Combine, dtype: DType, len: usize) -> Vec<T> {
+    let f = combine.op();
+    let mut out = vec![combine.identity(dtype); len];
     for (&x, &o) in v.iter().zip(to) {
         out[o] = f(out[o], x);
     }
@@ -118,10 +74,8 @@ impl OpDef for Reduce {
         let to = broadcast_index_map(&kept, x.shape())?;
         let len = kept.iter().product();
         let data = match x.data() {
-            Data::Float(v) => Data::Float(fold_into(v, &to, self.combine.float(), len)),
-            Data::Int(v) => Data::Int(fold_into(v, &to, self.combine.int(x.dtype()), len)),
-            Data::UInt(v) => Data::UInt(fold_into(v, &to, self.combine.uint(x.dtype()), len)),
             Data::Bool(_) => return Err("operand #0 must be numeric, got i1".into()),
+            d => map_elements!(d, v => fold_into(v, &to, self.combine, x.dtype(), len)),
         };
         let shape = if keepdims {
             kept
@@ -240,20 +194,32 @@ pub static ARGMAX: ArgReduce = ArgReduce::new("tg.argmax", "the i64 index of the
 /// Index of the smallest element along `axis`.
 pub static ARGMIN: ArgReduce = ArgReduce::new("tg.argmin", "the i64 index of the smallest element along `axis`", false);
 
-/// `tg.cumsum %x {axis = 0}`: running sum along `axis` (ONNX CumSum);
-/// `exclusive` leaves out the element itself, `reverse` sums from the end.
-pub struct CumSum;
+/// A running reduction along `axis` (ONNX CumSum, CumProd): `exclusive`
+/// leaves out the element itself, `reverse` runs from the end.
+pub struct Cumulative {
+    spec: OpSpec,
+    /// `Sum` or `Prod`.
+    combine: Combine,
+}
 
-impl OpDef for CumSum {
+impl Cumulative {
+    /// The running reduction `name` with `combine`, taking `axis`, `exclusive` and `reverse`.
+    const fn new(name: &'static str, summary: &'static str, combine: Combine) -> Cumulative {
+        const ATTRS: &[AttrSpec] = &[
+            AttrSpec::req("axis", AttrKind::Int),
+            AttrSpec::opt("exclusive", AttrKind::Bool),
+            AttrSpec::opt("reverse", AttrKind::Bool),
+        ];
+        Cumulative {
+            spec: OpSpec::new(name, summary).traits(Traits::PURE.union(Traits::SAME_TYPE)).attrs(ATTRS),
+            combine,
+        }
+    }
+}
+
+impl OpDef for Cumulative {
     fn spec(&self) -> &OpSpec {
-        const SPEC: OpSpec = OpSpec::new("tg.cumsum", "the running sum along `axis`")
-            .traits(Traits::PURE.union(Traits::SAME_TYPE))
-            .attrs(&[
-                AttrSpec::req("axis", AttrKind::Int),
-                AttrSpec::opt("exclusive", AttrKind::Bool),
-                AttrSpec::opt("reverse", AttrKind::Bool),
-            ]);
-        &SPEC
+        &self.spec
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let x = cx.tensor_of(0, DTypeClass::Numeric)?;
@@ -267,33 +233,37 @@ impl OpDef for CumSum {
         let split = split_at_axis(x.shape(), cx.op.axis("axis", x.rank())?);
         let flags = (cx.op.bool_or("exclusive", false)?, cx.op.bool_or("reverse", false)?);
         let data = match x.data() {
-            Data::Float(v) => Data::Float(running_sum(v, split, flags, 0.0, |a, b| a + b)),
-            Data::Int(v) => Data::Int(running_sum(v, split, flags, 0, i64::wrapping_add)),
-            Data::UInt(v) => Data::UInt(running_sum(v, split, flags, 0, u64::wrapping_add)),
             Data::Bool(_) => return Err("operand #0 must be numeric, got i1".into()),
+            d => map_elements!(d, v => running(v, split, flags, self.combine, x.dtype())),
         };
         Ok(vec![Tensor::new(x.dtype(), x.shape().to_vec(), data)?])
     }
 }
 
-/// The running sums of `v` along the axis it is split around: each element
-/// becomes the sum of those before it (after it with `reverse`), itself
-/// included unless `exclusive`.
-fn running_sum<T: Copy>(
+/// `tg.cumsum %x {axis = 0}`: the running sum along `axis`.
+pub static CUMSUM: Cumulative = Cumulative::new("tg.cumsum", "the running sum along `axis`", Combine::Sum);
+/// `tg.cumprod %x {axis = 0}`: the running product along `axis`.
+pub static CUMPROD: Cumulative = Cumulative::new("tg.cumprod", "the running product along `axis`", Combine::Prod);
+
+/// The running reduction by `combine` of `v` (of `dtype`) along the axis it
+/// is split around: each element becomes the combination of those before it
+/// (after it with `reverse`), itself included unless `exclusive`.
+fn running<T: Elem>(
     v: &[T],
     (outer, len, inner): (usize, usize, usize),
     (exclusive, reverse): (bool, bool),
-    zero: T,
-    add: fn(T, T) -> T,
+    combine: Combine,
+    dtype: DType,
 ) -> Vec<T> {
+    let (f, identity) = (combine.op(), combine.identity(dtype));
     let mut out = v.to_vec();
     for o in 0..outer {
         for i in 0..inner {
-            let mut acc = zero;
+            let mut acc = identity;
             for step in 0..len {
                 let k = if reverse { len - 1 - step } else { step };
                 let at = (o * len + k) * inner + i;
-                let next = add(acc, v[at]);
+                let next = f(acc, v[at]);
                 out[at] = if exclusive { acc } else { next };
                 acc = next;
             }
@@ -302,15 +272,12 @@ fn running_sum<T: Copy>(
     out
 }
 
-/// The `tg.cumsum` op.
-pub static CUMSUM: CumSum = CumSum;
-
 /// Every op declared in this file.
-pub static OPS: &[OpRef] = &[&REDUCE_SUM, &REDUCE_PROD, &REDUCE_MAX, &REDUCE_MIN, &ARGMAX, &ARGMIN, &CUMSUM];
+pub static OPS: &[OpRef] = &[&REDUCE_SUM, &REDUCE_PROD, &REDUCE_MAX, &REDUCE_MIN, &ARGMAX, &ARGMIN, &CUMSUM, &CUMPROD];
 
 #[cfg(test)]
 mod tests {
-    use super::super::kernels::testing::{eval_op, eval_typed, t};
+    use super::super::testing::{eval1, eval_typed, t};
     use super::*;
     use crate::attr::{Attr, Attrs};
     use crate::infer::{infer_standalone, NoSymbols};
@@ -404,7 +371,7 @@ mod tests {
     /// Evaluates a reduction over `axes`.
     fn reduce(op: OpRef, x: &Tensor, axes: &[i64], keepdims: bool) -> Tensor {
         let attrs = Attrs::from([("axes", Attr::ints(axes)), ("keepdims", Attr::Bool(keepdims))]);
-        eval_op(op, std::slice::from_ref(x), &attrs).unwrap().remove(0)
+        eval1(op, std::slice::from_ref(x), &attrs).unwrap()
     }
 
     #[test]
@@ -476,7 +443,7 @@ mod tests {
             ("keepdims", Attr::Bool(keepdims)),
             ("select_last_index", Attr::Bool(last)),
         ]);
-        eval_op(op, std::slice::from_ref(x), &attrs).unwrap().remove(0)
+        eval1(op, std::slice::from_ref(x), &attrs).unwrap()
     }
 
     #[test]
@@ -521,7 +488,7 @@ mod tests {
             ("exclusive", Attr::Bool(exclusive)),
             ("reverse", Attr::Bool(reverse)),
         ]);
-        eval_op(&CUMSUM, std::slice::from_ref(x), &attrs).unwrap().remove(0)
+        eval1(&CUMSUM, std::slice::from_ref(x), &attrs).unwrap()
     }
 
     #[test]

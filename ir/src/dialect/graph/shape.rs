@@ -2,6 +2,7 @@
 //! `tg.broadcast_to`, `tg.reshape`, `tg.transpose`, `tg.slice`, `tg.pad`,
 //! `tg.concat`, `tg.reverse`, plus `tg.iota` and `tg.shape_of`.
 
+use super::kernels::broadcast_to;
 use super::layout::{concat_data, flat_indices, identity_offsets, map_elements, permute, rearrange, take, AxisOffsets};
 use crate::dim::Dim;
 use crate::dtype::{DType, DTypeClass};
@@ -65,28 +66,16 @@ impl OpDef for BroadcastTo {
         let lead = target.len().checked_sub(x.rank()).ok_or_else(|| {
             format!("cannot broadcast {:?} to the lower-rank shape {}", x.shape(), show_dims(&target))
         })?;
-        let st = strides(x.shape());
-        let mut axes = Vec::with_capacity(target.len());
-        for (axis, t) in target.iter().enumerate() {
-            let source = axis.checked_sub(lead).map(|i| (x.shape()[i], st[i]));
-            let size = match (t, source) {
-                (Dim::Unknown, Some((n, _))) => n,
-                (Dim::Unknown, None) => return Err(format!("target dim {axis} is '?' and has no source dim")),
-                (t, _) => cx.env.dim(t)?,
-            };
-            axes.push(match source {
-                Some((n, stride)) if n == size => identity_offsets(size, stride),
-                None | Some((1, _)) => vec![Some(0); size],
-                Some((n, _)) => {
-                    return Err(format!(
-                        "cannot broadcast {:?}: dim {} is {n}, neither 1 nor {size}",
-                        x.shape(),
-                        axis - lead
-                    ))
-                }
-            });
-        }
-        Ok(vec![rearrange(x, &axes)?])
+        let sizes = target
+            .iter()
+            .enumerate()
+            .map(|(axis, t)| match (t, axis.checked_sub(lead)) {
+                (Dim::Unknown, Some(i)) => Ok(x.shape()[i]),
+                (Dim::Unknown, None) => Err(format!("target dim {axis} is '?' and has no source dim")),
+                (t, _) => cx.env.dim(t),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(vec![broadcast_to(x, &sizes)?])
     }
 }
 
@@ -865,7 +854,7 @@ mod tests {
 
     mod eval {
         use super::*;
-        use crate::dialect::graph::layout::testing::{arange, eval1, f32s, i64s};
+        use crate::dialect::graph::testing::{arange, eval1, f32s, i64s};
         use crate::tensor::{Data, Tensor};
 
         fn values(t: &Tensor) -> Vec<f64> {
@@ -887,8 +876,8 @@ mod tests {
         #[test]
         fn reshape_resolves_unknown_dims_from_the_count() {
             let x = Tensor::new(DType::I1, vec![2, 6], Data::Bool((0..12).map(|i| i % 3 == 0).collect())).unwrap();
-            let out =
-                eval1(&RESHAPE, &[x.clone()], &Attrs::from([("shape", Attr::shape(&[k(3), Dim::Unknown]))])).unwrap();
+            let attrs = Attrs::from([("shape", Attr::shape(&[k(3), Dim::Unknown]))]);
+            let out = eval1(&RESHAPE, std::slice::from_ref(&x), &attrs).unwrap();
             assert_eq!(out.shape(), [3, 4]);
             assert_eq!(out.data(), x.data());
             let err = eval1(&RESHAPE, &[x], &Attrs::from([("shape", Attr::shape(&[k(5), Dim::Unknown]))])).unwrap_err();
@@ -916,7 +905,8 @@ mod tests {
         fn slice_follows_onnx_with_negative_steps_and_clamping() {
             let x = arange(&[10]);
             let run = |starts: &[i64], ends: &[i64], steps: &[i64]| {
-                eval1(&SLICE, &[x.clone()], &slice_attrs(starts, ends, None, Some(steps))).map(|t| values(&t))
+                eval1(&SLICE, std::slice::from_ref(&x), &slice_attrs(starts, ends, None, Some(steps)))
+                    .map(|t| values(&t))
             };
             assert_eq!(run(&[8], &[2], &[-2]), Ok(vec![8.0, 6.0, 4.0]));
             assert_eq!(run(&[-1], &[i64::MIN], &[-3]), Ok(vec![9.0, 6.0, 3.0, 0.0]));

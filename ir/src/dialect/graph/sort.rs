@@ -1,7 +1,8 @@
 //! Ordering along an axis: `tg.sort` and `tg.topk`, each giving the values
 //! and their `i64` positions in the operand.
 
-use super::layout::{take, Elem};
+use super::kernels::Elem;
+use super::layout::{split_at_axis, take};
 use crate::dim::Dim;
 use crate::dtype::{DType, DTypeClass};
 use crate::eval::EvalCx;
@@ -28,10 +29,12 @@ fn axis_or_last(cx: &InferCx, rank: usize) -> Result<usize, String> {
 /// their order and the lower index comes first): the sorted values and
 /// their `i64` positions along the axis.
 fn sorted_lanes(x: &Tensor, axis: usize, descending: bool, keep: usize) -> Result<Vec<Tensor>, String> {
-    fn order<T: Elem>(v: &[T], shape: &[usize], axis: usize, descending: bool, keep: usize) -> (Vec<usize>, Vec<i64>) {
-        let n = shape[axis];
-        let outer: usize = shape[..axis].iter().product();
-        let inner: usize = shape[axis + 1..].iter().product();
+    fn order<T: Elem>(
+        v: &[T],
+        (outer, n, inner): (usize, usize, usize),
+        descending: bool,
+        keep: usize,
+    ) -> (Vec<usize>, Vec<i64>) {
         let mut source = vec![0; outer * keep * inner];
         let mut positions = vec![0; outer * keep * inner];
         let mut lane: Vec<usize> = Vec::with_capacity(n);
@@ -54,15 +57,16 @@ fn sorted_lanes(x: &Tensor, axis: usize, descending: bool, keep: usize) -> Resul
         }
         (source, positions)
     }
-    let n = x.shape()[axis];
+    let split = split_at_axis(x.shape(), axis);
+    let n = split.1;
     if keep > n {
         return Err(format!("k = {keep} exceeds the size {n} of axis {axis} of {:?}", x.shape()));
     }
     let (source, positions) = match x.data() {
-        Data::Float(v) => order(v, x.shape(), axis, descending, keep),
-        Data::Int(v) => order(v, x.shape(), axis, descending, keep),
-        Data::UInt(v) => order(v, x.shape(), axis, descending, keep),
-        Data::Bool(v) => order(v, x.shape(), axis, descending, keep),
+        Data::Float(v) => order(v, split, descending, keep),
+        Data::Int(v) => order(v, split, descending, keep),
+        Data::UInt(v) => order(v, split, descending, keep),
+        Data::Bool(v) => order(v, split, descending, keep),
     };
     let mut shape = x.shape().to_vec();
     shape[axis] = keep;
@@ -201,8 +205,7 @@ mod tests {
 
     mod eval {
         use super::*;
-        use crate::dialect::graph::kernels::testing::eval_op;
-        use crate::dialect::graph::layout::testing::{f32s, i64s};
+        use crate::dialect::graph::testing::{eval_op, f32s, i64s};
 
         fn run(op: OpRef, x: Tensor, attrs: Attrs) -> (Vec<f64>, Vec<i64>) {
             let out = eval_op(op, &[x], &attrs).unwrap();

@@ -63,7 +63,7 @@ pub static OPS: &[OpRef] = &[&CONSTANT, &PARAM];
 
 #[cfg(test)]
 mod tests {
-    use super::super::kernels::testing::eval_op;
+    use super::super::testing::eval_op;
     use super::*;
     use crate::attr::{Attrs, DenseAttr};
     use crate::dtype::DType;

@@ -1,9 +1,10 @@
 //! Sliding windows: `tg.reduce_window` (pooling), and the output-size rule
 //! it shares with `tg.conv`.
 
-use super::layout::Elem;
+use super::kernels::{Combine, Elem};
+use super::layout::{map_elements, split_at_axis};
 use crate::dim::Dim;
-use crate::dtype::DTypeClass;
+use crate::dtype::{DType, DTypeClass};
 use crate::eval::EvalCx;
 use crate::infer::InferCx;
 use crate::op::{AttrKind, AttrSpec, OpDef, OpRef, OpSpec};
@@ -159,58 +160,43 @@ impl OpDef for ReduceWindow {
             ));
         }
         let windows: Vec<(usize, WindowAxis)> = window.iter().map(|&w| w as usize).zip(axes).collect();
-        // Each kind with its identity, which also fills the padding.
-        let bits = 8 * x.dtype().size_bytes() as u32;
-        let (data, shape) = match (x.data(), kind) {
-            (Data::Float(v), "sum") => pool(v, x.shape(), &windows, 0.0, Elem::plus).map(|(v, s)| (Data::Float(v), s)),
-            (Data::Float(v), "max") => {
-                pool(v, x.shape(), &windows, f64::NEG_INFINITY, Elem::maximum).map(|(v, s)| (Data::Float(v), s))
-            }
-            (Data::Float(v), _) => {
-                pool(v, x.shape(), &windows, f64::INFINITY, Elem::minimum).map(|(v, s)| (Data::Float(v), s))
-            }
-            (Data::Int(v), "sum") => pool(v, x.shape(), &windows, 0, Elem::plus).map(|(v, s)| (Data::Int(v), s)),
-            (Data::Int(v), "max") => {
-                pool(v, x.shape(), &windows, i64::MIN >> (64 - bits), Elem::maximum).map(|(v, s)| (Data::Int(v), s))
-            }
-            (Data::Int(v), _) => {
-                pool(v, x.shape(), &windows, i64::MAX >> (64 - bits), Elem::minimum).map(|(v, s)| (Data::Int(v), s))
-            }
-            (Data::UInt(v), "sum") => pool(v, x.shape(), &windows, 0, Elem::plus).map(|(v, s)| (Data::UInt(v), s)),
-            (Data::UInt(v), "max") => pool(v, x.shape(), &windows, 0, Elem::maximum).map(|(v, s)| (Data::UInt(v), s)),
-            (Data::UInt(v), _) => {
-                pool(v, x.shape(), &windows, u64::MAX >> (64 - bits), Elem::minimum).map(|(v, s)| (Data::UInt(v), s))
-            }
-            (Data::Bool(_), _) => Err(format!("cannot pool {} elements", x.dtype())),
-        }?;
+        let combine = match kind {
+            "sum" => Combine::Sum,
+            "max" => Combine::Max,
+            _ => Combine::Min,
+        };
+        let mut shape = x.shape().to_vec();
+        let data = match x.data() {
+            Data::Bool(_) => return Err(format!("cannot pool {} elements", x.dtype())),
+            d => map_elements!(d, v => pool(v, &mut shape, &windows, combine, x.dtype())?),
+        };
         Ok(vec![Tensor::new(x.dtype(), shape, data)?])
     }
 }
 
-/// Pools `v` (of `shape`) with `combine`, whose identity `identity` also
-/// stands for padding. Windows over a box are separable, so each axis is
-/// pooled in turn (axes whose window is one element wide, unstrided and
-/// unpadded are left alone); returns the elements and the output shape.
+/// Pools `v` (elements of `dtype` in the row-major `shape`, which becomes
+/// the output shape) with `combine`, whose identity also stands for
+/// padding. Windows over a box are separable, so each axis is pooled in
+/// turn (axes whose window is one element wide, unstrided and unpadded are
+/// left alone).
 fn pool<T: Elem>(
     v: &[T],
-    shape: &[usize],
+    shape: &mut [usize],
     windows: &[(usize, WindowAxis)],
-    identity: T,
-    combine: fn(T, T) -> T,
-) -> Result<(Vec<T>, Vec<usize>), String> {
+    combine: Combine,
+    dtype: DType,
+) -> Result<Vec<T>, String> {
+    let (f, identity) = (combine.op(), combine.identity(dtype));
     let mut current = Cow::Borrowed(v);
-    let mut shape = shape.to_vec();
     for (d, &(w, axis)) in windows.iter().enumerate() {
         if w == 1 && axis.stride == 1 && axis.pad_low == 0 && axis.pad_high == 0 {
             continue;
         }
-        let n = shape[d];
+        let (outer, n, inner) = split_at_axis(shape, d);
         let out = match static_window_out(n as u64, w as u64, axis).map_err(|e| format!("axis {d}: {e}"))? {
             Dim::Known(out) => usize::try_from(out).map_err(|_| format!("axis {d}: {out} windows are too many"))?,
             _ => return Err(format!("axis {d}: the window count is not static")),
         };
-        let outer: usize = shape[..d].iter().product();
-        let inner: usize = shape[d + 1..].iter().product();
         let mut next = vec![identity; outer * out * inner];
         for a in 0..outer {
             for o in 0..out {
@@ -223,7 +209,7 @@ fn pool<T: Elem>(
                     }
                     let source = &current[(a * n + q as usize) * inner..][..inner];
                     for (y, &x) in row.iter_mut().zip(source) {
-                        *y = combine(*y, x);
+                        *y = f(*y, x);
                     }
                 }
             }
@@ -231,7 +217,7 @@ fn pool<T: Elem>(
         current = Cow::Owned(next);
         shape[d] = out;
     }
-    Ok((current.into_owned(), shape))
+    Ok(current.into_owned())
 }
 
 /// The `tg.reduce_window` op.
@@ -331,11 +317,10 @@ mod tests {
 
     mod eval {
         use super::*;
-        use crate::dialect::graph::kernels::testing::eval_op;
-        use crate::dialect::graph::layout::testing::{arange, f32s};
+        use crate::dialect::graph::testing::{arange, eval1, f32s};
 
         fn run(x: Tensor, attrs: Attrs) -> Result<Tensor, String> {
-            eval_op(&REDUCE_WINDOW, &[x], &attrs).map(|mut v| v.remove(0))
+            eval1(&REDUCE_WINDOW, &[x], &attrs)
         }
 
         fn with(mut attrs: Attrs, items: &[(&str, &[i64])]) -> Attrs {

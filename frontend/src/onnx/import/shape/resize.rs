@@ -9,7 +9,7 @@
 //! when shrinking).
 
 use super::super::cx::NodeCx;
-use super::{has_input, norm_axes};
+use super::{has_input, known_input_ints, norm_axes};
 use tessera_ir::dialect::graph::elementwise::{ADD, MUL, SELECT};
 use tessera_ir::dialect::graph::index::GATHER;
 use tessera_ir::tensor::{Data, Tensor};
@@ -454,86 +454,64 @@ pub(super) fn resize(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
     let roi_of = |k: usize| roi.as_ref().map(|roi| (roi[k], roi[n + k]));
     let scales = opt_floats(cx, 2)?;
     let sizes = if has_input(cx, 3) {
-        Some(cx.const_ints(3)?).filter(|s| !s.is_empty())
+        let (values, _) = known_input_ints(cx, 3)
+            .ok_or("input #3 (sizes) must be known at import time (a constant or computed from tensor shapes)")?;
+        Some(values).filter(|s| !s.is_empty())
     } else {
         None
     };
+    let tf_crop = plan.coord == "tf_crop_and_resize";
     let mut plan_axes = Vec::with_capacity(n);
     match (scales, sizes) {
         (Some(scales), None) => {
             if scales.len() != n {
-                return Err(format!(
-                    "input #2 (scales) has {} entries for {n} axes",
-                    scales.len()
-                ));
+                return Err(format!("input #2 (scales) has {} entries for {n} axes", scales.len()));
             }
             for (k, (&axis, &scale)) in axes.iter().zip(&scales).enumerate() {
-                if scale == 1.0 && roi.is_none() {
+                if scale == 1.0 && !tf_crop {
                     continue;
                 }
                 if scale <= 0.0 {
-                    return Err(format!(
-                        "input #2 (scales) has the non-positive entry {scale}"
-                    ));
+                    return Err(format!("input #2 (scales) has the non-positive entry {scale}"));
                 }
                 let input = static_axis(&dims, axis)?;
                 let output = (scale * input as f64) as usize;
-                plan_axes.push(AxisResize {
-                    axis,
-                    input,
-                    output,
-                    scale,
-                    roi: roi_of(k),
-                });
+                plan_axes.push(AxisResize { axis, input, output, scale, roi: roi_of(k) });
             }
         }
         (None, Some(sizes)) => {
             if sizes.len() != n {
-                return Err(format!(
-                    "input #3 (sizes) has {} entries for {n} axes",
-                    sizes.len()
-                ));
+                return Err(format!("input #3 (sizes) has {} entries for {n} axes", sizes.len()));
             }
-            let inputs = axes
-                .iter()
-                .map(|&a| static_axis(&dims, a))
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut scales: Vec<f64> = sizes
-                .iter()
-                .zip(&inputs)
-                .map(|(&s, &i)| s as f64 / i as f64)
-                .collect();
-            let mut outputs: Vec<usize> = sizes.iter().map(|&s| s.max(0) as usize).collect();
-            let policy = if cx.opset >= 18 {
-                cx.attr_str("keep_aspect_ratio_policy", "stretch")
-            } else {
-                "stretch".into()
-            };
+            let policy =
+                if cx.opset >= 18 { cx.attr_str("keep_aspect_ratio_policy", "stretch") } else { "stretch".into() };
+            // (k, axis, input size, output size) of each axis that may change.
+            let mut resized = Vec::with_capacity(n);
+            for (k, (&axis, size)) in axes.iter().zip(&sizes).enumerate() {
+                // An entry equal to the input's own (possibly symbolic) size leaves the axis alone.
+                if policy == "stretch" && !tf_crop && Dim::from_expr(size.clone()) == dims[axis] {
+                    continue;
+                }
+                let input = static_axis(&dims, axis)?;
+                let output = size
+                    .as_constant()
+                    .and_then(|s| usize::try_from(s).ok())
+                    .ok_or_else(|| format!("input #3 (sizes) entry #{k} = {size} must be a non-negative constant"))?;
+                resized.push((k, axis, input, output));
+            }
+            let ratios: Vec<f64> = resized.iter().map(|&(_, _, i, o)| o as f64 / i as f64).collect();
             let common = match policy.as_str() {
                 "stretch" => None,
-                "not_larger" => scales.iter().copied().reduce(f64::min),
-                "not_smaller" => scales.iter().copied().reduce(f64::max),
-                other => {
-                    return Err(format!(
-                        "attribute 'keep_aspect_ratio_policy' = {other} is not supported"
-                    ))
-                }
+                "not_larger" => ratios.iter().copied().reduce(f64::min),
+                "not_smaller" => ratios.iter().copied().reduce(f64::max),
+                other => return Err(format!("attribute 'keep_aspect_ratio_policy' = {other} is not supported")),
             };
-            if let Some(s) = common {
-                scales = vec![s; n];
-                outputs = inputs
-                    .iter()
-                    .map(|&i| (s * i as f64 + 0.5) as usize)
-                    .collect();
-            }
-            for (k, &axis) in axes.iter().enumerate() {
-                plan_axes.push(AxisResize {
-                    axis,
-                    input: inputs[k],
-                    output: outputs[k],
-                    scale: scales[k],
-                    roi: roi_of(k),
-                });
+            for (j, &(k, axis, input, output)) in resized.iter().enumerate() {
+                let (scale, output) = match common {
+                    Some(s) => (s, (s * input as f64 + 0.5) as usize),
+                    None => (ratios[j], output),
+                };
+                plan_axes.push(AxisResize { axis, input, output, scale, roi: roi_of(k) });
             }
         }
         (Some(_), Some(_)) => {
