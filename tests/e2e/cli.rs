@@ -1,24 +1,8 @@
 //! The `tessera` binary as a user runs it: `opt` and `inspect` on the
 //! bundled model and on fixtures, good and bad.
 
+use crate::binary::{stderr, stdout, tessera};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn tessera(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the tessera binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 #[test]
 fn opt_runs_a_pipeline_on_the_bundled_model() {

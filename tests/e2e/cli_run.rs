@@ -1,9 +1,9 @@
 //! `tessera run` as a user runs it: the bundled CNN against the ONNX
 //! reference's output, and every kind of bad input as a clear error.
 
+use crate::binary::{stderr, tessera};
 use prost::Message;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use tessera_frontend::npy::{read_npy, write_npy};
 use tessera_frontend::onnx::proto::{
     attribute_proto::AttributeType,
@@ -14,18 +14,6 @@ use tessera_frontend::onnx::proto::{
 };
 use tessera_ir::tensor::{allclose, Tensor};
 use tessera_ir::DType;
-
-fn tessera(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the tessera binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tessera-run-{name}-{}", std::process::id()));

@@ -8,6 +8,7 @@
 //! Snapshots are reviewed like code: update them with `INSTA_UPDATE=always
 //! cargo test` and read the diff.
 
+mod binary;
 mod cli;
 mod cli_run;
 mod corpus;

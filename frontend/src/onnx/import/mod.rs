@@ -39,6 +39,10 @@ use tessera_ir::tensor::Tensor;
 use tessera_ir::verify::VerifiedModule;
 use tessera_ir::{Attr, Attrs, Builder, DenseAttr, Diag, Diags, Dim, Func, InsertPoint, Loc, Module, Param, RegionId, TensorType, Type, ValueId};
 
+/// Float initializers with at most this many elements are also known at
+/// import time (as their initial values), for inputs that decide shapes.
+const SHAPE_LIKE_PARAM: usize = 16;
+
 /// A model imported into a verified module, with its graph's input and
 /// output names in order (the function's arguments and results).
 pub struct Imported {
@@ -240,6 +244,11 @@ fn import_graph_once(
     for p in &module.params {
         let v = build(&mut imp, &value::PARAM, Attrs::from([("sym", Attr::SymbolRef(p.name.clone()))]), Loc::node(&p.name, "initializer"))?;
         imp.bind(&p.name, v);
+        // Tiny float initializers (Resize scales, a RoI) may decide shapes:
+        // remember their initial values for converters that need constants.
+        if let Some(init) = p.init.as_ref().filter(|i| i.len() <= SHAPE_LIKE_PARAM) {
+            imp.known.insert(v, KnownValue::Tensor(Tensor::from(init)));
+        }
     }
     for (name, dense) in constants {
         let v = constant(&mut imp, dense, Loc::node(&name, "initializer"))?;
@@ -342,7 +351,11 @@ fn import_node(imp: &mut Importer, model: &ModelProto, node: &NodeProto) -> Resu
     let opset = imp.opset;
     let subgraph = |imp: &mut Importer, g: &GraphProto, args: &[Type]| import_subgraph(imp, model, g, args).map_err(|d| d.message);
     let mut cx = NodeCx { node, opset, imp, subgraph: &subgraph };
-    let outputs = convert(&mut cx).map_err(|m| Diag::error(loc.clone(), format!("{m} (opset {opset})")))?;
+    let outputs = convert(&mut cx).map_err(|m| {
+        let suffix = format!(" (opset {opset})");
+        let message = if m.ends_with(&suffix) { m } else { m + &suffix };
+        Diag::error(loc.clone(), message)
+    })?;
     for (i, name) in node.output.iter().enumerate() {
         if name.is_empty() {
             continue;

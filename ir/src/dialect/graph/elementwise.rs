@@ -1,7 +1,8 @@
 //! Elementwise ops: unary math, binary arithmetic and logic with numpy
 //! broadcasting, comparisons, `select` and `cast`.
 
-use super::kernels::{self, bits, compare, map_binary, map_unary, BinaryFns, Broadcast, Elem, UnaryFns};
+use super::kernels::{bits, compare, map_binary, map_unary, BinaryFns, Broadcast, Elem, UnaryFns};
+use super::layout::{concat_data, take};
 use crate::dtype::{DType, DTypeClass};
 use crate::eval::EvalCx;
 use crate::infer::{broadcast_dims, same_dtype, InferCx};
@@ -469,20 +470,14 @@ impl OpDef for Select {
     }
     fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
         let (c, a, b) = (cx.input(0)?, cx.input(1)?, cx.input(2)?);
-        let shape = Broadcast::of(&[c, a, b])?.shape().to_vec();
-        let cond = kernels::broadcast_to(c, &shape)?.to_bools();
-        let (a, b) = (kernels::broadcast_to(a, &shape)?, kernels::broadcast_to(b, &shape)?);
-        fn pick<T: Copy>(cond: &[bool], a: &[T], b: &[T]) -> Vec<T> {
-            cond.iter().zip(a.iter().zip(b)).map(|(&c, (&x, &y))| if c { x } else { y }).collect()
-        }
-        let data = match (a.data(), b.data()) {
-            (Data::Float(x), Data::Float(y)) => Data::Float(pick(&cond, x, y)),
-            (Data::Int(x), Data::Int(y)) => Data::Int(pick(&cond, x, y)),
-            (Data::UInt(x), Data::UInt(y)) => Data::UInt(pick(&cond, x, y)),
-            (Data::Bool(x), Data::Bool(y)) => Data::Bool(pick(&cond, x, y)),
-            _ => return Err(format!("the branches have dtypes {} and {}; they must match", a.dtype(), b.dtype())),
-        };
-        Ok(vec![Tensor::new(a.dtype(), shape, data)?])
+        let bc = Broadcast::of(&[c, a, b])?;
+        let cond = c.to_bools();
+        // b's elements sit right after a's: each position picks from one or the other.
+        let joined = concat_data(&[a.data(), b.data()])
+            .map_err(|_| format!("the branches have dtypes {} and {}; they must match", a.dtype(), b.dtype()))?;
+        let picks = (0..bc.len())
+            .map(|i| Some(if cond[bc.source(0, i)] { bc.source(1, i) } else { a.len() + bc.source(2, i) }));
+        Ok(vec![Tensor::new(a.dtype(), bc.shape().to_vec(), take(&joined, picks)?)?])
     }
 }
 
