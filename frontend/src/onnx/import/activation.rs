@@ -63,8 +63,8 @@ fn elu(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
 
 fn selu(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
     let x = cx.input(0)?;
-    let alpha = f64::from(cx.attr_float("alpha", 1.673_263_192_176_818_847_656_25));
-    let gamma = f64::from(cx.attr_float("gamma", 1.050_701_022_148_132_324_218_75));
+    let alpha = f64::from(cx.attr_float("alpha", 1.673_263_2));
+    let gamma = f64::from(cx.attr_float("gamma", 1.050_701));
     let y = piecewise(cx, x, |cx| expm1_scaled(cx, x, alpha))?;
     Ok(vec![scale(cx, y, gamma)?])
 }

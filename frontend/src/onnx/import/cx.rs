@@ -57,6 +57,9 @@ impl Importer {
     }
 }
 
+/// Imports a subgraph into a region whose entry block takes the given types.
+pub type SubgraphImporter<'a> = dyn Fn(&mut Importer, &GraphProto, &[Type]) -> Result<RegionId, String> + 'a;
+
 /// A converter's view of one ONNX node: its inputs, attributes and a
 /// builder that records known values as it goes.
 pub struct NodeCx<'a> {
@@ -67,7 +70,7 @@ pub struct NodeCx<'a> {
     /// The importer's state.
     pub imp: &'a mut Importer,
     /// Imports a subgraph into a region (provided by the driver).
-    pub subgraph: &'a dyn Fn(&mut Importer, &GraphProto, &[Type]) -> Result<RegionId, String>,
+    pub subgraph: &'a SubgraphImporter<'a>,
 }
 
 impl NodeCx<'_> {

@@ -287,10 +287,10 @@ fn einsum(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
         terms[i + 1..].iter().flat_map(|t| t.labels.iter().copied()).chain(output.iter().copied()).collect()
     };
     let mut acc = sum_out(cx, terms[0].clone(), &needed_after(0))?;
-    for i in 1..terms.len() {
+    for (i, term) in terms.iter().enumerate().skip(1) {
         let keep = needed_after(i);
         let with_acc: HashSet<char> = keep.iter().chain(&acc.labels).copied().collect();
-        let b = sum_out(cx, terms[i].clone(), &with_acc)?;
+        let b = sum_out(cx, term.clone(), &with_acc)?;
         let with_b: HashSet<char> = keep.iter().chain(&b.labels).copied().collect();
         let a = sum_out(cx, acc, &with_b)?;
         acc = contract(cx, a, b, &keep)?;

@@ -167,7 +167,8 @@ pub fn import_model_specialized(model: &ModelProto, value_of: &dyn Fn(&str) -> O
                 let specialized = fixed.into_iter().map(|(n, _)| n).collect();
                 return Ok(Imported { module, inputs, outputs, specialized });
             }
-            Err((diag, wanted)) => {
+            Err(failure) => {
+                let (diag, wanted) = *failure;
                 let new: Vec<(String, DenseAttr)> = wanted
                     .into_iter()
                     .filter(|n| !fixed.iter().any(|(f, _)| f == n))
@@ -189,11 +190,14 @@ fn import_graph(
     graph: &GraphProto,
     opset: i64,
     fixed: &[(String, DenseAttr)],
-) -> Result<(Module, Vec<String>, Vec<String>), (Diag, BTreeSet<String>)> {
+) -> Result<GraphParts, Box<(Diag, BTreeSet<String>)>> {
     let mut wanted = BTreeSet::new();
     let result = import_graph_once(model, graph, opset, fixed, &mut wanted);
-    result.map_err(|d| (d, wanted))
+    result.map_err(|d| Box::new((d, wanted)))
 }
+
+/// The module with the graph's input and output names.
+type GraphParts = (Module, Vec<String>, Vec<String>);
 
 fn import_graph_once(
     model: &ModelProto,
@@ -201,7 +205,7 @@ fn import_graph_once(
     opset: i64,
     fixed: &[(String, DenseAttr)],
     wanted: &mut BTreeSet<String>,
-) -> Result<(Module, Vec<String>, Vec<String>), Diag> {
+) -> Result<GraphParts, Diag> {
     let mut module = Module::new();
     let init_names: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
     let mut constants = Vec::new();

@@ -9,7 +9,8 @@
 //! when shrinking).
 
 use super::super::cx::NodeCx;
-use super::{has_input, known_input_ints, norm_axes};
+use super::known_ints::known_input_ints;
+use super::{has_input, norm_axes};
 use tessera_ir::dialect::graph::elementwise::{ADD, MUL, SELECT};
 use tessera_ir::dialect::graph::index::GATHER;
 use tessera_ir::tensor::{Data, Tensor};
@@ -522,4 +523,40 @@ pub(super) fn resize(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
         }
     }
     Ok(vec![apply(cx, x, &plan, plan_axes)?])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+
+    #[test]
+    fn resize_sizes_scales_and_upsample() {
+        let g = graph(
+            vec![node(
+                "Resize",
+                &["x", "", "", "sizes"],
+                &["y"],
+                vec![string("mode", "linear")],
+            )],
+            vec![value("x", FLOAT, &[-1, 3, 4, 4])],
+            vec![i64s("sizes", &[2], &[8, 2])],
+            &["y"],
+        );
+        let mut g = g;
+        g.node[0].attribute.push(ints("axes", &[2, 3]));
+        let text = ir(&model_of(19, g));
+        assert!(text.contains("-> tensor<N x 3 x 8 x 2 x f32>"), "{text}");
+        let g = graph(
+            vec![node(
+                "Upsample",
+                &["x"],
+                &["y"],
+                vec![floats_attr("scales", &[1.0, 1.0, 2.0, 3.0])],
+            )],
+            vec![value("x", INT32, &[1, 1, 2, 2])],
+            vec![],
+            &["y"],
+        );
+        assert_eq!(result_types(&model_of(7, g)), "tensor<1x1x4x6xi32>");
+    }
 }
