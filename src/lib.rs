@@ -7,6 +7,7 @@
 //! | `tessera-ir` | types, ops, the graph dialect, text format, verifier |
 //! | `tessera-passes` | the pass manager and IR-to-IR transformations |
 
+pub mod export_support;
 pub mod inspect;
 pub mod model;
 

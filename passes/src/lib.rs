@@ -24,6 +24,8 @@ pub mod eval;
 mod eval_tests;
 #[cfg(test)]
 mod eval_ops_tests;
+pub mod kernel_eval;
+pub mod lower;
 pub mod manager;
 pub mod rewrite;
 pub mod shape_infer;
@@ -31,6 +33,7 @@ pub mod shape_infer;
 mod testing;
 
 pub use eval::Evaluator;
+pub use kernel_eval::KernelEvaluator;
 pub use manager::{lookup, registered, Pass, PassManager, PassOptions, Pipeline};
 pub use rewrite::{apply_patterns, Pattern, Rewrite, RewriteStats};
 pub use tessera_ir::verify::VerifiedModule;

@@ -6,6 +6,7 @@
 use crate::canonicalize::CANONICALIZE;
 use crate::cse::CSE;
 use crate::dce::DCE;
+use crate::lower::LOWER_TO_KERNEL;
 use crate::shape_infer::{SHAPE_INFER, SPECIALIZE};
 use std::cell::RefCell;
 use std::fmt;
@@ -43,7 +44,7 @@ pub trait Pass: Send + Sync {
 }
 
 /// Every registered pass, by name.
-static REGISTRY: &[&dyn Pass] = &[&CANONICALIZE, &CSE, &DCE, &SHAPE_INFER, &SPECIALIZE];
+static REGISTRY: &[&dyn Pass] = &[&CANONICALIZE, &CSE, &DCE, &LOWER_TO_KERNEL, &SHAPE_INFER, &SPECIALIZE];
 
 /// Every registered pass, sorted by name.
 pub fn registered() -> &'static [&'static dyn Pass] {
@@ -384,7 +385,7 @@ mod tests {
     #[test]
     fn registry_is_sorted_and_complete() {
         let names: Vec<&str> = registered().iter().map(|p| p.name()).collect();
-        assert_eq!(names, ["canonicalize", "cse", "dce", "shape-infer", "specialize"]);
+        assert_eq!(names, ["canonicalize", "cse", "dce", "lower-to-kernel", "shape-infer", "specialize"]);
         assert_eq!(lookup("cse").map(|p| p.name()), Some("cse"));
         assert!(lookup("nope").is_none());
         assert!(registered().iter().all(|p| !p.summary().is_empty()));
@@ -405,7 +406,7 @@ mod tests {
     fn pipeline_errors_say_what_is_wrong() {
         assert_eq!(
             parse_err("cse,fold"),
-            "unknown pass 'fold'; known passes: canonicalize, cse, dce, shape-infer, specialize"
+            "unknown pass 'fold'; known passes: canonicalize, cse, dce, lower-to-kernel, shape-infer, specialize"
         );
         assert_eq!(parse_err("cse,,dce"), "empty item in pipeline 'cse,,dce'");
         assert_eq!(parse_err("cse{x=1}"), "pass 'cse' takes no options, got x");

@@ -1,5 +1,6 @@
 //! Command-line arguments and the dispatch to each subcommand.
 
+mod export;
 mod opt;
 mod run;
 
@@ -27,6 +28,8 @@ enum Command {
     },
     /// Run a model on `.npy` inputs and write `.npy` outputs.
     Run(run::RunArgs),
+    /// Write a model back out as ONNX.
+    Export(export::ExportArgs),
 }
 
 /// Runs the parsed command.
@@ -34,6 +37,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Opt(args) => opt::run(args),
         Command::Run(args) => run::run(args),
+        Command::Export(args) => export::run(args),
         Command::Inspect { file } => {
             print!("{}", tessera::inspect::inspect_file(&file)?);
             Ok(())

@@ -15,6 +15,7 @@ mod corpus;
 mod fixture;
 mod invalid;
 mod onnx_conformance;
+mod onnx_export;
 mod ops;
 mod passes;
 mod roundtrip;

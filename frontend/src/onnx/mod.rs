@@ -2,6 +2,7 @@
 //! with their external data ([`load`]), and tensors and element types to and
 //! from tessera's ([`tensor`]).
 
+pub mod export;
 pub mod import;
 pub mod load;
 pub mod proto;

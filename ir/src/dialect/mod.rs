@@ -1,6 +1,7 @@
 //! Dialects and the registry that finds an op's declaration by name.
 
 pub mod graph;
+pub mod kernel;
 
 use crate::op::OpRef;
 use std::collections::HashMap;
@@ -11,7 +12,7 @@ static REGISTRY: LazyLock<HashMap<&'static str, OpRef>> =
 
 /// Every registered op, dialect by dialect.
 pub fn all_ops() -> impl Iterator<Item = OpRef> {
-    graph::ops()
+    graph::ops().chain(kernel::ops())
 }
 
 /// The op called `name` (`tg.add`).

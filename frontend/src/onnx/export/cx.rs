@@ -12,7 +12,7 @@ use crate::onnx::proto::{
     type_proto, AttributeProto, GraphProto, NodeProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
 };
 use crate::onnx::tensor::{dense_to_tensor, dtype_to_onnx};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use tessera_ir::infer::{InferCx, NoSymbols};
 use tessera_ir::{DType, DenseAttr, Diag, Dim, Func, Loc, Module, OpData, OpId, Symbol, SymExpr, TensorType, Type, ValueId};
@@ -116,7 +116,7 @@ pub fn terms(e: &SymExpr) -> Option<Vec<(Vec<Symbol>, i64)>> {
             sub = (sub - 1) & mask;
         }
         if coeff != 0 {
-            let monomial = (0..syms.len()).filter(|i| mask >> i & 1 == 1).map(|i| syms[i].clone()).collect();
+            let monomial: Vec<Symbol> = (0..syms.len()).filter(|i| mask >> i & 1 == 1).map(|i| syms[i].clone()).collect();
             out.push((monomial, coeff));
         }
     }
@@ -148,6 +148,15 @@ pub fn loc_name(loc: &Loc) -> Option<String> {
     }
 }
 
+/// One entry of a shape tensor built at run time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ShapePart {
+    /// A literal entry (ONNX's `0` and `-1` included).
+    Const(i64),
+    /// A size computed from the arguments' shapes.
+    Dim(Dim),
+}
+
 /// One graph under construction: the main graph or a subgraph.
 #[derive(Default)]
 pub struct Graph {
@@ -157,7 +166,7 @@ pub struct Graph {
     pub produced: Vec<(String, TensorType, bool)>,
     /// Cached `i64` vector constants of this graph.
     ints: HashMap<Vec<i64>, String>,
-    /// Cached run-time symbol values (`[1]` tensors), by frame and symbol.
+    /// Cached run-time symbol values (`[1]` tensors), by frame id and symbol.
     symbols: HashMap<(usize, Symbol), String>,
 }
 
@@ -172,8 +181,8 @@ pub struct Frame<'m> {
     /// Whether the function's symbols are the model's (false in inlined
     /// callees, whose symbols are bound at the call).
     pub own_symbols: bool,
-    /// The graph depth at which the frame's arguments are defined.
-    pub depth: usize,
+    /// A number no other frame of the export has.
+    pub id: usize,
 }
 
 /// Everything the export of one module accumulates.
@@ -192,8 +201,10 @@ pub struct Exporter<'m> {
     pub frames: Vec<Frame<'m>>,
     /// Compaction plans by function name.
     plans: HashMap<String, Rc<Plan>>,
-    /// The parameters the graph reads, by name.
-    pub params: BTreeMap<String, ()>,
+    /// The parameters the emitted graphs read.
+    pub params: HashSet<String>,
+    /// How many frames were opened so far.
+    frames_opened: usize,
     /// Errors found so far.
     pub diags: Vec<Diag>,
 }
@@ -210,7 +221,8 @@ impl<'m> Exporter<'m> {
             graphs: Vec::new(),
             frames: Vec::new(),
             plans: HashMap::new(),
-            params: BTreeMap::new(),
+            params: HashSet::new(),
+            frames_opened: 0,
             diags: Vec::new(),
         }
     }
@@ -251,6 +263,15 @@ impl<'m> Exporter<'m> {
         } else {
             format!("{base}_{}", *count - 1)
         }
+    }
+
+    /// Starts emitting `func` with its arguments named `args`; `own_symbols`
+    /// as in [`Frame`].
+    pub fn open_frame(&mut self, func: &'m Func, args: &[String], own_symbols: bool) {
+        let plan = self.plan(func);
+        self.frames_opened += 1;
+        let names = func.args().iter().copied().zip(args.iter().cloned()).collect();
+        self.frames.push(Frame { func, names, plan, own_symbols, id: self.frames_opened });
     }
 
     /// The current frame.
@@ -320,6 +341,13 @@ impl<'a, 'm> OpCx<'a, 'm> {
         OpCx { ex, func, id, op, operand_types, base }
     }
 
+    /// Names the nodes this op becomes after `loc` instead of the op's own location.
+    pub fn set_loc(&mut self, loc: &Loc) {
+        if let Some(base) = loc_name(loc) {
+            self.base = base;
+        }
+    }
+
     /// The default-domain opset of the export.
     pub fn opset(&self) -> i64 {
         self.ex.opset
@@ -360,11 +388,6 @@ impl<'a, 'm> OpCx<'a, 'm> {
         self.ex.name_of(v)
     }
 
-    /// The type of result `i`.
-    pub fn out_ty(&self, i: usize) -> Result<TensorType, String> {
-        self.func.ty(self.op.results[i]).as_tensor().cloned().ok_or_else(|| format!("result #{i} is not a tensor"))
-    }
-
     /// A fresh name for an intermediate value.
     pub fn temp(&mut self) -> String {
         let hint = format!("{}_tmp", self.op.def.name().trim_start_matches("tg."));
@@ -393,10 +416,15 @@ impl<'a, 'm> OpCx<'a, 'm> {
         out
     }
 
+    /// A `Constant` node holding `dense`, writing `out`.
+    pub fn constant_to(&mut self, dense: &DenseAttr, out: &str) {
+        self.node("Constant", &[], &[out], vec![attr_tensor("value", dense_to_tensor("", dense))]);
+    }
+
     /// A `Constant` node holding `dense`; returns its output.
     pub fn constant(&mut self, dense: &DenseAttr) -> String {
         let out = self.ex.fresh("const");
-        self.node("Constant", &[], &[&out], vec![attr_tensor("value", dense_to_tensor("", dense))]);
+        self.constant_to(dense, &out);
         out
     }
 
@@ -408,7 +436,7 @@ impl<'a, 'm> OpCx<'a, 'm> {
 
     /// A 1-D `i64` constant (shared within a graph).
     pub fn ints(&mut self, values: &[i64]) -> String {
-        if let Some(name) = self.ex.graphs.last().and_then(|g| g.ints.get(values)) {
+        if let Some(name) = self.ex.graphs.iter().rev().find_map(|g| g.ints.get(values)) {
             return name.clone();
         }
         let mut bytes = Vec::with_capacity(values.len() * 8);
@@ -429,8 +457,7 @@ impl<'a, 'm> OpCx<'a, 'm> {
     /// A `[1]` `i64` tensor holding the run-time value of `symbol`, read
     /// from the shape of an argument of the current frame's function.
     fn symbol_value(&mut self, symbol: &Symbol) -> Result<String, String> {
-        let frame_index = self.ex.frames.len() - 1;
-        let key = (frame_index, symbol.clone());
+        let key = (self.ex.frame().id, symbol.clone());
         if let Some(name) = self.ex.graphs.iter().rev().find_map(|g| g.symbols.get(&key)) {
             return Ok(name.clone());
         }
@@ -497,28 +524,39 @@ impl<'a, 'm> OpCx<'a, 'm> {
 
     /// A 1-D `i64` tensor holding the run-time shape `dims` (a constant when static).
     pub fn shape_value(&mut self, dims: &[Dim]) -> Result<String, String> {
-        if let Some(known) = dims.iter().map(Dim::known).collect::<Option<Vec<u64>>>() {
-            return Ok(self.ints(&known.iter().map(|&n| n as i64).collect::<Vec<_>>()));
-        }
-        // Runs of static dims become one constant each.
-        let mut parts = Vec::new();
+        let parts: Vec<ShapePart> = dims
+            .iter()
+            .map(|d| match d.known() {
+                Some(n) => ShapePart::Const(n as i64),
+                None => ShapePart::Dim(d.clone()),
+            })
+            .collect();
+        self.shape_parts(&parts)
+    }
+
+    /// A 1-D `i64` tensor of `parts` (a constant when every part is one).
+    pub fn shape_parts(&mut self, parts: &[ShapePart]) -> Result<String, String> {
+        let mut pieces = Vec::new();
         let mut run: Vec<i64> = Vec::new();
-        for d in dims {
-            match d.known() {
-                Some(n) => run.push(n as i64),
-                None => {
+        for p in parts {
+            match p {
+                ShapePart::Const(n) => run.push(*n),
+                ShapePart::Dim(d) => {
                     if !run.is_empty() {
-                        parts.push(self.ints(&run));
+                        pieces.push(self.ints(&run));
                         run.clear();
                     }
-                    parts.push(self.dim_value(d)?);
+                    pieces.push(self.dim_value(d)?);
                 }
             }
         }
-        if !run.is_empty() {
-            parts.push(self.ints(&run));
+        if !run.is_empty() || pieces.is_empty() {
+            pieces.push(self.ints(&run));
         }
-        let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+        if let [one] = pieces.as_slice() {
+            return Ok(one.clone());
+        }
+        let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
         Ok(self.node1("Concat", &refs, vec![attr_int("axis", 0)]))
     }
 

@@ -17,6 +17,10 @@
 //! A carried value whose type changes across iterations (a growing
 //! sequence) gets `?` dims: the body is imported with the initial types
 //! first, then again with the dims that differ made unknown.
+//!
+//! A Loop body that cannot be imported as a region (it needs the iteration
+//! number as a constant, e.g. for Slice bounds) is unrolled instead when the
+//! trip count and the conditions are known at import time.
 
 use super::cx::NodeCx;
 use super::known::Known;
@@ -217,7 +221,13 @@ fn loop_(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
         .map(|i| cx.input(i))
         .collect::<Result<Vec<_>, _>>()?;
     let body = scalar_condition(graph_attr(cx, "body")?, &cx.node.name)?;
-    let (region, always) = loop_body(cx, &body, &carried)?;
+    let (region, always) = match loop_body(cx, &body, &carried) {
+        Ok(imported) => imported,
+        Err(e) => {
+            return unroll(cx, &body, cond, &carried)
+                .map_err(|why| format!("{e}; nor can the loop be unrolled: {why}"))
+        }
+    };
     let mut operands = vec![trips, cond];
     operands.extend(&carried);
     let mut results = cx.ops_with_regions(&LOOP, &operands, Attrs::new(), vec![region])?;
@@ -233,6 +243,111 @@ fn loop_(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
         }
     }
     Ok(results)
+}
+
+/// Loops that would run more iterations than this are not unrolled.
+const MAX_UNROLL: i64 = 256;
+
+/// Whether `v` is a known boolean, and which.
+fn known_bool(cx: &NodeCx, v: ValueId) -> Option<bool> {
+    match cx.known(v) {
+        Some(Known::Tensor(t)) => t.to_bools().first().copied(),
+        _ => None,
+    }
+}
+
+/// Loop whose body cannot be a region (it needs the iteration number as a
+/// constant, e.g. as Slice bounds): the body imported inline once per
+/// iteration, with the iteration number a constant; the scan outputs are
+/// the iterations' values stacked. Needs the trip count (when given) and
+/// every iteration's condition known at import time, and at most
+/// [`MAX_UNROLL`] iterations; a trip count or condition that is a graph
+/// input is noted so that the caller may specialise on it.
+fn unroll(
+    cx: &mut NodeCx,
+    body: &GraphProto,
+    cond: ValueId,
+    carried: &[ValueId],
+) -> Result<Vec<ValueId>, String> {
+    // Asking for the trip count and the first condition as constants notes
+    // the graph inputs among them for specialisation.
+    let trips = match cx.opt_input(0)? {
+        None => i64::MAX,
+        Some(_) => match cx.const_ints(0)?.as_slice() {
+            &[n] => n,
+            other => return Err(format!("the trip count {other:?} must hold one value")),
+        },
+    };
+    if cx.opt_input(1)?.is_some() {
+        cx.const_tensor(1)?;
+    }
+    let names: Vec<&str> = body.input.iter().map(|i| i.name.as_str()).collect();
+    if names.len() != carried.len() + 2 {
+        return Err(format!(
+            "the body takes {} input(s), expected {}",
+            names.len(),
+            carried.len() + 2
+        ));
+    }
+    let inline_body = GraphProto {
+        input: Vec::new(),
+        ..body.clone()
+    };
+    let (mut cond, mut state, mut scans) = (cond, carried.to_vec(), Vec::new());
+    let mut i = 0;
+    while i < trips {
+        match known_bool(cx, cond) {
+            Some(true) => {}
+            Some(false) => break,
+            None => {
+                return Err(format!(
+                    "the condition before iteration {i} is not known at import time"
+                ))
+            }
+        }
+        if i == MAX_UNROLL {
+            return Err(format!("it runs more than {MAX_UNROLL} iterations"));
+        }
+        let args = [i64_scalar(cx, i)?, cond]
+            .into_iter()
+            .chain(state.iter().copied());
+        cx.imp
+            .scopes
+            .push(names.iter().map(|n| n.to_string()).zip(args).collect());
+        let outs = inline(cx, &inline_body);
+        cx.imp.scopes.pop();
+        let outs = outs?;
+        if outs.len() < carried.len() + 1 {
+            return Err(format!(
+                "the body yields {} value(s), expected at least {}",
+                outs.len(),
+                carried.len() + 1
+            ));
+        }
+        cond = outs[0];
+        state = outs[1..=carried.len()].to_vec();
+        scans.push(outs[carried.len() + 1..].to_vec());
+        i += 1;
+    }
+    let scan_count = body.output.len().saturating_sub(carried.len() + 1);
+    if scan_count > 0 && scans.is_empty() {
+        return Err("it runs no iteration, so its scan outputs' shapes are unknown".into());
+    }
+    for k in 0..scan_count {
+        let parts = scans
+            .iter()
+            .map(|row| {
+                let mut dims = cx.dims(row[k])?;
+                dims.insert(0, Dim::Known(1));
+                reshape_to(cx, row[k], &dims)
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        state.push(match parts.as_slice() {
+            [one] => *one,
+            _ => cx.op(&CONCAT, &parts, Attrs::from([("axis", Attr::Int(0))]))?,
+        });
+    }
+    Ok(state)
 }
 
 /// A graph input or output known by name only (types come from the region).
@@ -454,6 +569,63 @@ mod tests {
         let text = ir(&m);
         assert!(text.contains("tg.loop"), "{text}");
         assert_eq!(result_types(&m), "(tensor<1xf32>, tensor<5x1xf32>)");
+    }
+
+    #[test]
+    fn loop_slicing_at_the_iteration_number_is_unrolled() {
+        let body = graph(
+            vec![
+                node("Identity", &["c_in"], &["c_out"], vec![]),
+                node("Add", &["i", "one"], &["end"], vec![]),
+                node("Unsqueeze", &["i"], &["start1"], vec![ints("axes", &[0])]),
+                node("Unsqueeze", &["end"], &["end1"], vec![ints("axes", &[0])]),
+                node("Slice", &["xs", "start1", "end1"], &["piece"], vec![]),
+                node("Add", &["y_in", "piece"], &["y_out"], vec![]),
+                node("Identity", &["y_out"], &["scan"], vec![]),
+            ],
+            vec![named("i"), named("c_in"), named("y_in")],
+            vec![],
+            &["c_out", "y_out", "scan"],
+        );
+        let loop_node = || {
+            node(
+                "Loop",
+                &["m", "", "y"],
+                &["y_final", "ys"],
+                vec![graph_attr("body", body.clone())],
+            )
+        };
+        let g = graph(
+            vec![loop_node()],
+            vec![value("y", FLOAT, &[1]), value("xs", FLOAT, &[5])],
+            vec![i64s("m", &[], &[3]), i64s("one", &[], &[1])],
+            &["y_final", "ys"],
+        );
+        let m = model_of(11, g);
+        let text = ir(&m);
+        assert!(
+            !text.contains("tg.loop") && text.matches("tg.slice").count() == 3,
+            "{text}"
+        );
+        assert!(text.contains("tg.concat"), "{text}");
+        assert_eq!(result_types(&m), "(tensor<1xf32>, tensor<3x1xf32>)");
+        let g = graph(
+            vec![loop_node()],
+            vec![
+                value("m", INT64, &[]),
+                value("y", FLOAT, &[1]),
+                value("xs", FLOAT, &[5]),
+            ],
+            vec![i64s("one", &[], &[1])],
+            &["y_final", "ys"],
+        );
+        let err = error(&model_of(11, g));
+        assert!(
+            err.contains(
+                "nor can the loop be unrolled: input #0 ('m') must be a constant integer tensor"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! comparison operators map onto one `tg.` binary op each (numpy
 //! broadcasting is the op's own); the variadic ones (Max, Min, Sum, Mean)
 //! fold pairwise; unary math maps onto `tg.` unary ops; Cast, CastLike,
-//! Clip, IsInf, Pow and Mod adapt attributes and dtypes.
+//! BitCast, Clip, IsInf, Pow and Mod adapt attributes and dtypes.
 //!
 //! The small building helpers at the top (`unary`, `binary`, `scalar_like`,
 //! `cast_to`) are shared with the activation, reduce and math families.
@@ -11,9 +11,9 @@ use super::cx::NodeCx;
 use super::registry::Convert;
 use crate::onnx::tensor::{dtype_from_onnx, onnx_dtype_name};
 use tessera_ir::dialect::graph::elementwise::{
-    ABS, ACOS, ACOSH, ADD, AND, ASIN, ASINH, ATAN, ATANH, BITAND, BITNOT, BITOR, BITXOR, CAST, CEIL, COS, COSH, DIV,
-    EQ, ERF, EXP, FLOOR, GE, GT, IS_INF, IS_NAN, LE, LOG, LT, MAX, MIN, MOD, MUL, NEG, NOT, OR, POW, RECIPROCAL, REM,
-    ROUND, SELECT, SHL, SHR, SIGN, SIN, SINH, SQRT, SUB, TAN, XOR,
+    ABS, ACOS, ACOSH, ADD, AND, ASIN, ASINH, ATAN, ATANH, BITAND, BITCAST, BITNOT, BITOR, BITXOR, CAST, CEIL, COS,
+    COSH, DIV, EQ, ERF, EXP, FLOOR, GE, GT, IS_INF, IS_NAN, LE, LOG, LT, MAX, MIN, MOD, MUL, NEG, NOT, OR, POW,
+    RECIPROCAL, REM, ROUND, SELECT, SHL, SHR, SIGN, SIN, SINH, SQRT, SUB, TAN, XOR,
 };
 use tessera_ir::{Attr, Attrs, DType, OpRef, ValueId};
 
@@ -219,6 +219,24 @@ const MAX_ONNX_DTYPE: i32 = 28;
 /// types tessera does not have.
 fn cast(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
     let x = cx.input(0)?;
+    let dtype = to_dtype(cx)?;
+    Ok(vec![cast_to(cx, x, dtype)?])
+}
+
+/// BitCast (opset 26): `tg.bitcast` to the element type `to`, which must
+/// have the input's element size (checked by the op).
+fn bit_cast(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
+    let x = cx.input(0)?;
+    let dtype = to_dtype(cx)?;
+    if cx.ty(x)?.dtype == dtype {
+        return Ok(vec![x]);
+    }
+    Ok(vec![cx.op(&BITCAST, &[x], Attrs::from([("to", Attr::DType(dtype))]))?])
+}
+
+/// The element type the attribute `to` names (Cast, BitCast): an ONNX
+/// type code, or a type name (Cast before opset 6).
+fn to_dtype(cx: &NodeCx) -> Result<DType, String> {
     let to = cx.attr("to").ok_or("attribute 'to' is required")?;
     let code = if to.s.is_empty() {
         to.i
@@ -228,10 +246,9 @@ fn cast(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
         i64::from(code.ok_or_else(|| format!("attribute 'to' = '{name}' is not an ONNX element type"))?)
     };
     let code = i32::try_from(code).map_err(|_| format!("attribute 'to' = {code} is not an ONNX element type"))?;
-    let dtype = dtype_from_onnx(code).ok_or_else(|| {
+    dtype_from_onnx(code).ok_or_else(|| {
         format!("attribute 'to' = {} is an element type tessera does not support", onnx_dtype_name(code))
-    })?;
-    Ok(vec![cast_to(cx, x, dtype)?])
+    })
 }
 
 fn cast_like(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
@@ -321,6 +338,7 @@ pub(super) const CONVERTERS: &[(&str, Convert)] = &[
     ("IsNaN", is_nan),
     ("IsInf", is_inf),
     ("Cast", cast),
+    ("BitCast", bit_cast),
     ("CastLike", cast_like),
     ("Clip", clip),
     ("Identity", identity),
@@ -533,5 +551,16 @@ mod tests {
         assert_eq!(result_type(&model(1, "Cast", x(), vec![], &["x"], vec![string("to", "INT32")])), "tensor<2xi32>");
         let like = vec![value("x", FLOAT, &[2]), value("l", BOOL, &[1])];
         assert_eq!(result_type(&model(21, "CastLike", like, vec![], &["x", "l"], vec![])), "tensor<2xi1>");
+    }
+
+    #[test]
+    fn bit_cast_keeps_the_element_size() {
+        let x = || vec![value("x", FLOAT, &[-1, 2])];
+        let m = model(26, "BitCast", x(), vec![], &["x"], vec![int("to", 6)]);
+        assert!(ir(&m).contains("tg.bitcast %x {to = i32}"), "{}", ir(&m));
+        assert_eq!(result_type(&m), "tensor<N x 2 x i32>");
+        assert!(ir(&model(26, "BitCast", x(), vec![], &["x"], vec![int("to", 1)])).contains("tg.return %x"));
+        let err = error(&model(26, "BitCast", x(), vec![], &["x"], vec![int("to", 7)]));
+        assert!(err.contains("cannot bitcast f32 (4 byte(s)) to i64 (8 byte(s))"), "{err}");
     }
 }

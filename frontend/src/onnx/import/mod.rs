@@ -22,6 +22,7 @@ mod quant;
 mod reduce;
 mod registry;
 mod rnn;
+mod sequence_ops;
 mod shape;
 mod signal;
 

@@ -25,6 +25,7 @@ const FAMILIES: &[&[(&str, Convert)]] = &[
     super::quant::CONVERTERS,
     super::signal::CONVERTERS,
     super::image::CONVERTERS,
+    super::sequence_ops::CONVERTERS,
 ];
 
 static REGISTRY: LazyLock<HashMap<&'static str, Convert>> =

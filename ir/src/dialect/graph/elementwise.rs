@@ -1,8 +1,9 @@
 //! Elementwise ops: unary math, binary arithmetic and logic with numpy
-//! broadcasting, comparisons, `select` and `cast`.
+//! broadcasting, comparisons, `select`, `cast` and `bitcast`.
 
 use super::kernels::{bits, compare, map_binary, map_unary, BinaryFns, Broadcast, Elem, UnaryFns};
 use super::layout::{concat_data, take};
+use crate::attr::DenseAttr;
 use crate::dtype::{DType, DTypeClass};
 use crate::eval::EvalCx;
 use crate::infer::{broadcast_dims, same_dtype, InferCx};
@@ -507,12 +508,57 @@ impl OpDef for Cast {
 /// The `tg.cast` op.
 pub static CAST: Cast = Cast;
 
+/// `tg.bitcast %x {to = i32}`: each element's bytes (little-endian)
+/// reinterpreted as dtype `to`, which must have the operand's element size;
+/// the shape is kept. An `i1` result is true for any nonzero byte. (The
+/// reference evaluator holds floats as f64, so NaN payloads and signalling
+/// NaNs are not kept bit for bit.)
+pub struct Bitcast;
+
+/// Checks that a bitcast from `from` to `to` keeps the element size.
+fn same_element_size(from: DType, to: DType) -> Result<(), String> {
+    if from.size_bytes() != to.size_bytes() {
+        return Err(format!(
+            "cannot bitcast {from} ({} byte(s)) to {to} ({} byte(s)): the element sizes differ",
+            from.size_bytes(),
+            to.size_bytes()
+        ));
+    }
+    Ok(())
+}
+
+impl OpDef for Bitcast {
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new("tg.bitcast", "each element's bits reinterpreted as dtype `to` (same size)")
+            .traits(PURE_ELEMENTWISE)
+            .attrs(&[AttrSpec::req("to", AttrKind::DType)]);
+        &SPEC
+    }
+    fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
+        let x = cx.tensor(0)?;
+        let to = cx.dtype("to")?;
+        same_element_size(x.dtype, to)?;
+        Ok(vec![Type::Tensor(x.with_dtype(to))])
+    }
+    fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
+        let x = cx.input(0)?;
+        let to = cx.op.dtype("to")?;
+        same_element_size(x.dtype(), to)?;
+        let bytes = x.to_dense();
+        let reread = DenseAttr::from_bytes(x.ty().with_dtype(to), bytes.shared_bytes().clone())?;
+        Ok(vec![Tensor::from(&reread)])
+    }
+}
+
+/// The `tg.bitcast` op.
+pub static BITCAST: Bitcast = Bitcast;
+
 /// Every op declared in this file.
 pub static OPS: &[OpRef] = &[
     &NEG, &ABS, &EXP, &LOG, &SQRT, &RSQRT, &RECIPROCAL, &TANH, &SIGMOID, &ERF, &SIN, &COS, &TAN, &ASIN, &ACOS,
     &ATAN, &SINH, &COSH, &ASINH, &ACOSH, &ATANH, &FLOOR, &CEIL, &ROUND, &SIGN, &NOT, &BITNOT, &IS_NAN, &IS_INF,
     &ADD, &SUB, &MUL, &DIV, &POW, &MAX, &MIN, &REM, &MOD, &ATAN2, &AND, &OR, &XOR, &BITAND, &BITOR, &BITXOR,
-    &SHL, &SHR, &EQ, &NE, &LT, &LE, &GT, &GE, &SELECT, &CAST,
+    &SHL, &SHR, &EQ, &NE, &LT, &LE, &GT, &GE, &SELECT, &CAST, &BITCAST,
 ];
 
 #[cfg(test)]
@@ -873,5 +919,23 @@ mod tests {
         assert_eq!(cast(f64s(&[1], &[1.0 / 3.0]), DType::BF16).to_f64s(), [0.333984375]);
         let c = cast(x, DType::F64);
         assert_eq!((c.dtype(), c.shape()), (DType::F64, &[4][..]));
+    }
+
+    #[test]
+    fn bitcast_reinterprets_the_bytes() {
+        let bitcast = |x: Tensor, to: DType| eval1(&BITCAST, &[x], &Attrs::from([("to", Attr::DType(to))]));
+        let x = t(DType::F32, &[2, 2], &[1.0, -2.0, 0.0, -0.0]);
+        let i = bitcast(x.clone(), DType::I32).unwrap();
+        assert_eq!((i.shape(), i.to_i64s()), (&[2, 2][..], vec![0x3f80_0000, -0x4000_0000, 0, i32::MIN as i64]));
+        assert_eq!(bitcast(i, DType::F32).unwrap(), x);
+        assert_eq!(bitcast(t(DType::I8, &[3], &[-1.0, 127.0, -128.0]), DType::U8).unwrap().to_i64s(), [255, 127, 128]);
+        assert_eq!(bitcast(t(DType::U16, &[1], &[0x3c00 as f64]), DType::F16).unwrap().to_f64s(), [1.0]);
+        assert_eq!(bitcast(t(DType::BF16, &[], &[1.0]), DType::I16).unwrap().to_i64s(), [0x3f80]);
+        assert_eq!(bitcast(t(DType::I1, &[2], &[1.0, 0.0]), DType::U8).unwrap().to_i64s(), [1, 0]);
+        assert_eq!(bitcast(t(DType::U8, &[2], &[2.0, 0.0]), DType::I1).unwrap().to_bools(), [true, false]);
+        let d = bitcast(t(DType::I64, &[1], &[0x4000_0000_0000_0000u64 as f64]), DType::F64).unwrap();
+        assert_eq!(d.to_f64s(), [2.0]);
+        let err = bitcast(x, DType::F16).unwrap_err();
+        assert!(err.contains("element sizes differ"), "{err}");
     }
 }

@@ -1,0 +1,289 @@
+//! `lower-to-kernel`: graph-dialect functions become kernel-dialect
+//! functions of loop nests over buffers, the form code generation starts
+//! from (see `tessera_ir::dialect::kernel`).
+//!
+//! **Calling convention.** A function `@f(%x: tensor<N x 4 x f32>) ->
+//! tensor<N x 4 x f32>` becomes `@f(%x: buffer<N x 4 x f32>, %out0:
+//! buffer<N x 4 x f32>)`: one buffer argument per input, in order, then one
+//! per result, in order; it returns nothing and writes every element of
+//! every output. The caller allocates the outputs. A symbolic dim is read
+//! at the entry with `k.dim` from the first argument (inputs before
+//! outputs) that has it as a whole axis, and composite dims (`2*N + 1`)
+//! are computed from those. Inputs are never written; outputs may be read
+//! after they are written.
+//!
+//! **What each op becomes.** Each lowered graph op has a [`rules::Rule`]:
+//! - elementwise ops (unary, binary, comparisons, `tg.select`, `tg.cast`)
+//!   and the index remappings `tg.broadcast_to`, `tg.transpose`,
+//!   `tg.reshape` and `tg.slice` compute one result element from operand
+//!   elements (`elementwise.rs`, `layout.rs`);
+//! - `tg.concat`, `tg.pad` (constant mode), `tg.reduce_{sum,prod,max,min}`
+//!   and `tg.dot` write their whole result with loop nests of their own
+//!   (`layout.rs`, `reduce.rs`, `linalg.rs`);
+//! - `tg.constant` becomes a scalar literal (when all its elements are
+//!   equal) or a read-only constant buffer, and `tg.param` the parameter's
+//!   read-only buffer, made once at the entry (`value.rs`).
+//!
+//! Any other op (`tg.conv`, `tg.gather`, control flow, ...) stops the pass
+//! with an error naming it: nothing falls back to the reference evaluator.
+//! Every value must have static or symbolic dims (`?` dims are refused:
+//! shape inference or `specialize` resolves them first).
+//!
+//! The rules live here, in the pass, rather than as a hook on each graph
+//! op's declaration: a rule needs the emitter (loop nests, hoisting, the
+//! fusion plan), which belongs to this crate, and the graph ops only
+//! contribute what they already declare: their scalar semantics, reached
+//! through `k.apply`, and their attribute readers.
+//!
+//! **Fusion.** A value is computed inline by its reader, with no buffer of
+//! its own, when all of these hold: its producer computes elements
+//! ([`rules::Lowering::Element`] or [`rules::Lowering::Remap`]), it has
+//! exactly one use, that use is by a lowered op (not the `tg.return`), and
+//! either the reader reads each of its elements at most once or the
+//! producer only moves elements (a remap, which repeats no arithmetic when
+//! inlined). "At most once" holds for readers that do not broadcast it and
+//! for reductions, concatenation and padding; it propagates, so a value
+//! inlined into a broadcasting reader makes its own operands repeated too.
+//! So `relu(x * w + b)` with `b` broadcast is one loop nest, and `sum(x * y)`
+//! is one nest with the product computed in the reduction loop; `exp(b)`
+//! broadcast into a larger add is computed once into a temporary. Every
+//! other value is materialised: into the output buffer when it is returned
+//! (its first return), else into a `k.alloc` temporary. Loops over result
+//! positions are `parallel`; loops over reduced or contracted axes carry
+//! their accumulator and are sequential.
+
+mod elementwise;
+mod emit;
+mod layout;
+mod linalg;
+mod reduce;
+mod rules;
+#[cfg(test)]
+mod tests;
+mod value;
+
+use crate::manager::Pass;
+use emit::{Lowerer, Source};
+use rules::{rule, Lowering};
+use std::collections::{HashMap, HashSet};
+use tessera_ir::attr::Attrs;
+use tessera_ir::dialect::graph::control::RETURN;
+use tessera_ir::dialect::kernel;
+use tessera_ir::infer::SymbolTable;
+use tessera_ir::{Diag, Diags, Dim, Func, Module, OpId, Traits, Type, ValueId};
+
+/// The `lower-to-kernel` pass.
+pub struct LowerToKernel;
+
+impl Pass for LowerToKernel {
+    fn name(&self) -> &'static str {
+        "lower-to-kernel"
+    }
+
+    fn summary(&self) -> &'static str {
+        "lowers graph functions to kernel loop nests over buffers (inputs, then outputs), fusing elementwise chains"
+    }
+
+    fn run(&self, module: &mut Module) -> Result<bool, Diags> {
+        let symbols = module.symbols();
+        let mut diags = Vec::new();
+        let mut changed = false;
+        for func in &mut module.funcs {
+            if is_kernel(func) {
+                continue;
+            }
+            match lower_func(func, &symbols) {
+                Ok(lowered) => {
+                    *func = lowered;
+                    changed = true;
+                }
+                Err(d) => diags.extend(d.0),
+            }
+        }
+        if diags.is_empty() {
+            Ok(changed)
+        } else {
+            Err(Diags(diags))
+        }
+    }
+}
+
+/// The registered instance.
+pub static LOWER_TO_KERNEL: LowerToKernel = LowerToKernel;
+
+/// Whether `func` already is a kernel function: no tensors in its signature
+/// and nothing but kernel ops and terminators in its body.
+fn is_kernel(func: &Func) -> bool {
+    let tensor = |t: &Type| matches!(t, Type::Tensor(_));
+    !func.arg_types().iter().any(tensor)
+        && !func.results.iter().any(tensor)
+        && func.walk().into_iter().all(|op| {
+            let def = func.op(op).def;
+            kernel::kind(def).is_some() || def.traits().contains(Traits::TERMINATOR)
+        })
+}
+
+/// The kernel function computing graph function `src`.
+pub fn lower_func(src: &Func, symbols: &dyn SymbolTable) -> Result<Func, Diags> {
+    check(src)?;
+    let ops = &src.block(src.entry()).ops;
+    let (&ret, body) = ops.split_last().ok_or_else(|| Diag::error(src.loc.clone(), format!("@{} is empty", src.name)))?;
+    let returned = src.op(ret).operands.clone();
+
+    let mut signature: Vec<Type> = src.arg_types().into_iter().map(buffer_of).collect();
+    signature.extend(src.results.iter().cloned().map(buffer_of));
+    let mut func = Func::new(&src.name, &signature, Vec::new());
+    func.loc = src.loc.clone();
+    let args = func.args().to_vec();
+    let (inputs, outputs) = args.split_at(src.args().len());
+    for (&k, &g) in inputs.iter().zip(src.args()) {
+        func.value_mut(k).name = src.value(g).name.clone();
+    }
+    for (i, &out) in outputs.iter().enumerate() {
+        func.value_mut(out).name = Some(format!("out{i}"));
+    }
+
+    let mut l = Lowerer::new(src, symbols, func);
+    for (&g, &k) in src.args().iter().zip(inputs) {
+        l.sources.insert(g, Source::Buffer(k));
+    }
+    l.inline = plan(src, body);
+
+    // Each computed value returned is written straight into its first
+    // output; every other return (an argument, a constant, a value returned
+    // twice) is copied at the end.
+    let mut dests: HashMap<ValueId, ValueId> = HashMap::new();
+    let mut copies = Vec::new();
+    for (&v, &out) in returned.iter().zip(outputs) {
+        let computed = src.def_op(v).is_some_and(|op| rule(src.op(op).def).is_some_and(|r| !matches!(r.lowering, Lowering::Source(_))));
+        if computed && !dests.contains_key(&v) {
+            dests.insert(v, out);
+        } else {
+            copies.push((v, out));
+        }
+    }
+
+    for &op in body {
+        let v = l.result(op)?;
+        let Some(r) = rule(src.op(op).def) else { continue };
+        l.set_loc(src.op(op).loc.clone());
+        match r.lowering {
+            Lowering::Source(f) => {
+                let s = f(&mut l, op)?;
+                l.sources.insert(v, s);
+            }
+            _ if l.inline.contains(&v) => {}
+            lowering => {
+                let dest = match dests.get(&v) {
+                    Some(&d) => d,
+                    None => {
+                        let t = l.tensor(v)?;
+                        let d = l.alloc(t)?;
+                        if let Some(name) = src.value(v).name.clone() {
+                            l.name(d, name);
+                        }
+                        d
+                    }
+                };
+                match lowering {
+                    Lowering::Nest(f) => f(&mut l, op, dest)?,
+                    Lowering::Element(f) | Lowering::Remap(f) => {
+                        let bounds = l.extents(&l.tensor(v)?.dims)?;
+                        l.nest(&bounds, true, "i", Vec::new(), &mut |l, ivs, _| {
+                            let e = f(l, op, ivs)?;
+                            l.store(e, dest, ivs)?;
+                            Ok(Vec::new())
+                        })?;
+                    }
+                    Lowering::Source(_) => {}
+                }
+                l.sources.insert(v, Source::Buffer(dest));
+            }
+        }
+    }
+    l.set_loc(src.op(ret).loc.clone());
+    for (v, out) in copies {
+        let bounds = l.extents(&l.tensor(v)?.dims)?;
+        l.nest(&bounds, true, "i", Vec::new(), &mut |l, ivs, _| {
+            let e = l.element(v, ivs)?;
+            l.store(e, out, ivs)?;
+            Ok(Vec::new())
+        })?;
+    }
+    l.emit(&RETURN, &[], Attrs::new(), Vec::new())?;
+    Ok(l.func)
+}
+
+/// The buffer type of a tensor type.
+fn buffer_of(t: Type) -> Type {
+    match t {
+        Type::Tensor(t) => Type::Buffer(t),
+        other => other,
+    }
+}
+
+/// Refuses, with every reason at once, a function the lowering cannot
+/// handle: ops without a rule, ops with other than one result, `?` dims.
+fn check(src: &Func) -> Result<(), Diags> {
+    let mut diags = Vec::new();
+    let unknown = |t: &Type| t.as_tensor().is_some_and(|t| t.dims.contains(&Dim::Unknown));
+    let why = "the lowering needs static or symbolic dims (shape inference or specialize resolves '?')";
+    for (i, t) in src.arg_types().iter().chain(&src.results).enumerate() {
+        if unknown(t) {
+            diags.push(Diag::error(src.loc.clone(), format!("@{}: signature type #{i} {t} has a '?' dim; {why}", src.name)));
+        }
+    }
+    for &op in &src.block(src.entry()).ops {
+        let data = src.op(op);
+        let name = data.def.name();
+        if data.def.traits().contains(Traits::TERMINATOR) {
+            continue;
+        }
+        if rule(data.def).is_none() {
+            diags.push(Diag::error(data.loc.clone(), format!("'{name}' op: is not lowered to the kernel dialect yet")));
+        } else if data.results.len() != 1 {
+            diags.push(Diag::error(data.loc.clone(), format!("'{name}' op: has {} results; the lowering handles one", data.results.len())));
+        } else if let Some(t) = data.results.iter().map(|&r| src.ty(r)).find(|t| unknown(t)) {
+            diags.push(Diag::error(data.loc.clone(), format!("'{name}' op: its result {t} has a '?' dim; {why}")));
+        }
+    }
+    if diags.is_empty() {
+        Ok(())
+    } else {
+        Err(Diags(diags))
+    }
+}
+
+/// The values computed inline by their single reader (the fusion rule in
+/// the module doc). Readers come before producers when walking `body`
+/// backwards, so each reader's own placement (and whether it is inlined
+/// into a reader that repeats elements) is known when its operands are
+/// considered.
+fn plan(src: &Func, body: &[OpId]) -> HashSet<ValueId> {
+    let uses = src.use_counts();
+    let mut inline = HashSet::new();
+    // Inlined values whose elements their reader reads more than once.
+    let mut repeated: HashSet<ValueId> = HashSet::new();
+    for &op in body.iter().rev() {
+        let data = src.op(op);
+        let Some(reader) = rule(data.def) else { continue };
+        let reader_repeats = data.results.iter().any(|r| repeated.contains(r));
+        for (k, &x) in data.operands.iter().enumerate() {
+            let Some(producer) = src.def_op(x) else { continue };
+            let Some(p) = rule(src.op(producer).def) else { continue };
+            let repeats = reader_repeats || !(reader.reads_once)(src, op, k);
+            let fusable = match p.lowering {
+                Lowering::Element(_) => !repeats,
+                Lowering::Remap(_) => true,
+                Lowering::Nest(_) | Lowering::Source(_) => false,
+            };
+            if fusable && uses.get(&x) == Some(&1) {
+                inline.insert(x);
+                if repeats {
+                    repeated.insert(x);
+                }
+            }
+        }
+    }
+    inline
+}
