@@ -48,7 +48,8 @@ impl<'m> KernelEvaluator<'m> {
     /// further argument is an output, allocated here with the shape its type
     /// gives once the inputs bind the symbols, and returned in order.
     pub fn run(&self, name: &str, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, Diag> {
-        let func = self.module.func(name).ok_or_else(|| Diag::error(Loc::Unknown, format!("no function named @{name}")))?;
+        let func =
+            self.module.func(name).ok_or_else(|| Diag::error(Loc::Unknown, format!("no function named @{name}")))?;
         let func_error = |msg: String| Diag::error(func.loc.clone(), format!("@{name}: {msg}"));
         let mut machine = Machine::new(self.module, func);
         let outputs = machine.bind(inputs).map_err(func_error)?;
@@ -308,7 +309,9 @@ impl<'m> Machine<'m> {
             }
             KernelOp::Alloc => {
                 let ty = result.map(|r| func.ty(r));
-                let Some(Type::Buffer(t)) = ty else { return Err(fail("the result is not a buffer (invalid IR)".into())) };
+                let Some(Type::Buffer(t)) = ty else {
+                    return Err(fail("the result is not a buffer (invalid IR)".into()));
+                };
                 let shape = t.dims.iter().map(|d| self.size(d)).collect::<Result<Vec<_>, _>>().map_err(fail)?;
                 self.buffers.push(Buffer::undefined(t.dtype, shape));
                 Val::Buffer(self.buffers.len() - 1)
@@ -329,7 +332,10 @@ impl<'m> Machine<'m> {
                 let buf = &self.buffers[b];
                 if buf.written.as_ref().is_some_and(|w| !w[flat]) {
                     let at = tessera_ir::tensor::unravel(flat, &buf.shape);
-                    return Err(fail(format!("reads element {at:?} of {} before anything was stored there", self.shown(data.operands[0], b))));
+                    return Err(fail(format!(
+                        "reads element {at:?} of {} before anything was stored there",
+                        self.shown(data.operands[0], b)
+                    )));
                 }
                 Val::Scalar(Tensor::new(buf.dtype, Vec::new(), element(&buf.data, flat)).map_err(fail)?)
             }
@@ -355,15 +361,18 @@ impl<'m> Machine<'m> {
                 Val::Scalar(dense(&data.attrs).map(Tensor::from).ok_or_else(|| fail("no dense 'value'".into()))?)
             }
             KernelOp::Apply | KernelOp::Cast => {
-                let def = if kind == KernelOp::Cast { &CAST as OpRef } else { applied_op(&data.attrs).map_err(fail)? };
+                let def =
+                    if kind == KernelOp::Cast { &CAST as OpRef } else { applied_op(&data.attrs).map_err(fail)? };
                 let inputs = data.operands.iter().map(|&v| self.scalar(op, v)).collect::<Result<Vec<_>, _>>()?;
                 let ty = result.map(|r| func.ty(r));
-                let Some(Type::Scalar(dtype)) = ty else { return Err(fail("the result is not a scalar (invalid IR)".into())) };
+                let Some(Type::Scalar(dtype)) = ty else {
+                    return Err(fail("the result is not a scalar (invalid IR)".into()));
+                };
                 Val::Scalar(apply_scalar(def, &data.attrs, inputs, *dtype).map_err(fail)?)
             }
-            KernelOp::IndexConstant => {
-                Val::Index(data.attrs.get("value").and_then(Attr::as_int).ok_or_else(|| fail("no integer 'value'".into()))?)
-            }
+            KernelOp::IndexConstant => Val::Index(
+                data.attrs.get("value").and_then(Attr::as_int).ok_or_else(|| fail("no integer 'value'".into()))?,
+            ),
             KernelOp::Index(f) => {
                 let (a, b) = (self.index(op, data.operands[0])?, self.index(op, data.operands[1])?);
                 let what = if matches!(f, kernel::IndexOp::Div | kernel::IndexOp::Rem) && b == 0 {
@@ -396,7 +405,8 @@ impl<'m> Machine<'m> {
         let Some(&body) = data.regions.first().and_then(|&r| func.region(r).blocks.first()) else {
             return Err(Failure::Op(op, "the loop has no body (invalid IR)".into()));
         };
-        let mut carried = data.operands[3..].iter().map(|&v| self.get(op, v).cloned()).collect::<Result<Vec<_>, _>>()?;
+        let mut carried =
+            data.operands[3..].iter().map(|&v| self.get(op, v).cloned()).collect::<Result<Vec<_>, _>>()?;
         if data.attrs.get("parallel") == Some(&Attr::Bool(true)) {
             for k in (0..count).rev() {
                 self.run_block(body, vec![iv(k)])?;

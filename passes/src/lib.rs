@@ -25,6 +25,8 @@ mod eval_tests;
 #[cfg(test)]
 mod eval_ops_tests;
 pub mod kernel_eval;
+#[cfg(test)]
+mod kernel_eval_tests;
 pub mod lower;
 pub mod manager;
 pub mod rewrite;

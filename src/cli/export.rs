@@ -33,7 +33,8 @@ pub fn run(args: ExportArgs) -> Result<(), Failure> {
         options.external_data_threshold = 0;
     }
     let model = export_module(&module, &entry, &options).map_err(|d| Failure(d.to_string()))?;
-    write_model(&args.output, &model, options.external_data_threshold).map_err(|d| Failure(format!("error: {}", d.message)))?;
+    write_model(&args.output, &model, options.external_data_threshold)
+        .map_err(|d| Failure(format!("error: {}", d.message)))?;
     let graph = model.graph.unwrap_or_default();
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for node in &graph.node {

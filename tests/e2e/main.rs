@@ -14,6 +14,7 @@ mod cli_run;
 mod corpus;
 mod fixture;
 mod invalid;
+mod kernel;
 mod onnx_conformance;
 mod onnx_export;
 mod ops;

@@ -40,7 +40,8 @@ fn tolerance(dtype: DType) -> (f64, f64) {
 }
 
 fn node_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("TESSERA_ONNX_TESTS").map(PathBuf::from).unwrap_or_else(|| root().join("target/onnx-tests"));
+    let dir =
+        std::env::var_os("TESSERA_ONNX_TESTS").map(PathBuf::from).unwrap_or_else(|| root().join("target/onnx-tests"));
     dir.join("DONE").exists().then_some(dir)
 }
 
@@ -67,7 +68,11 @@ fn export(imported: &Imported, opset: i64) -> Result<ModelProto, String> {
     };
     export_module(&imported.module, "main", &options).map_err(|d| {
         let first = &d.0[0];
-        format!("export: {}{}", first.message, if d.0.len() > 1 { format!(" (and {} more)", d.0.len() - 1) } else { String::new() })
+        format!(
+            "export: {}{}",
+            first.message,
+            if d.0.len() > 1 { format!(" (and {} more)", d.0.len() - 1) } else { String::new() }
+        )
     })
 }
 
@@ -82,7 +87,13 @@ fn run(imported: &Imported, named: &[(String, Tensor)]) -> Result<Vec<Tensor>, S
     let args = imported
         .inputs
         .iter()
-        .map(|n| named.iter().find(|(m, _)| m == n).map(|(_, t)| t.clone()).ok_or_else(|| format!("no value for input '{n}'")))
+        .map(|n| {
+            named
+                .iter()
+                .find(|(m, _)| m == n)
+                .map(|(_, t)| t.clone())
+                .ok_or_else(|| format!("no value for input '{n}'"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Evaluator::new(&imported.module).run("main", args).map_err(|d| format!("eval: {}", d.message))
 }
@@ -120,7 +131,8 @@ fn round_trip_case(dir: &Path) -> Result<(), String> {
     let inputs = read_values(&dir.join("test_data_set_0"), "input")?;
     let names: Vec<String> = graph_inputs(&model).map_err(|d| d.message)?.into_iter().map(|(n, _)| n).collect();
     let value_of = |name: &str| names.iter().position(|n| n == name).and_then(|i| inputs.get(i)).map(Tensor::to_dense);
-    let first_import = import_model_specialized(&model, &value_of).map_err(|d| format!("import: {}", d.0[0].message))?;
+    let first_import =
+        import_model_specialized(&model, &value_of).map_err(|d| format!("import: {}", d.0[0].message))?;
     let named: Vec<(String, Tensor)> = names.iter().cloned().zip(inputs.iter().cloned()).collect();
     let first = run(&first_import, &named)?;
     let opset = default_opset(&model).map_err(|d| d.message)?.clamp(MIN_OPSET, MAX_OPSET);
@@ -144,7 +156,8 @@ fn guarded(f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result,
         Err(panic) => {
-            let msg = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+            let msg =
+                panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
             Err(format!("PANIC: {}", msg.unwrap_or_default()))
         }
     }
@@ -203,13 +216,17 @@ fn node_tests_round_trip_through_export() {
     let passed = results.values().filter(|r| r.is_ok()).count();
     println!("onnx export: {passed} round-tripped, {} failed", results.len() - passed);
     if std::env::var_os("TESSERA_UPDATE_MANIFEST").is_some() {
-        let mut text = String::from(
-            "# ONNX node tests (the node manifest's passes) through import -> export -> import: `pass NAME` or `fail NAME reason`.\n# Regenerate: TESSERA_UPDATE_MANIFEST=1 cargo test --test e2e node_tests_round_trip_through_export\n",
-        );
+        let mut text = String::from(concat!(
+            "# ONNX node tests (the node manifest's passes) through import -> export -> import:",
+            " `pass NAME` or `fail NAME reason`.\n",
+            "# Regenerate: TESSERA_UPDATE_MANIFEST=1 cargo test --test e2e node_tests_round_trip_through_export\n",
+        ));
         for (name, result) in &results {
             match result {
                 Ok(()) => text.push_str(&format!("pass {name}\n")),
-                Err(reason) => text.push_str(&format!("fail {name} {}\n", reason.chars().take(160).collect::<String>())),
+                Err(reason) => {
+                    text.push_str(&format!("fail {name} {}\n", reason.chars().take(160).collect::<String>()))
+                }
             }
         }
         std::fs::write(export_manifest_path(), text).expect("write the export manifest");
@@ -218,10 +235,14 @@ fn node_tests_round_trip_through_export() {
     let manifest = read_export_manifest();
     let regressions: Vec<&String> =
         results.iter().filter(|(n, r)| r.is_err() && manifest.get(*n) == Some(&true)).map(|(n, _)| n).collect();
-    let newly: Vec<&String> = results.iter().filter(|(n, r)| r.is_ok() && manifest.get(*n) != Some(&true)).map(|(n, _)| n).collect();
+    let newly: Vec<&String> =
+        results.iter().filter(|(n, r)| r.is_ok() && manifest.get(*n) != Some(&true)).map(|(n, _)| n).collect();
     if !newly.is_empty() {
         let shown: Vec<&String> = newly.iter().take(20).copied().collect();
-        println!("{} newly round-tripping (add them to the manifest with TESSERA_UPDATE_MANIFEST=1): {shown:?}...", newly.len());
+        println!(
+            "{} newly round-tripping (add them to the manifest with TESSERA_UPDATE_MANIFEST=1): {shown:?}...",
+            newly.len()
+        );
     }
     assert!(regressions.is_empty(), "cases in the export manifest's pass list now fail: {regressions:#?}");
 }
@@ -240,7 +261,12 @@ fn read_npy_tensor(path: &Path) -> Result<Tensor, String> {
 
 fn corpus_models(root: &Path) -> Vec<CorpusModel> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
-        .map(|it| it.flatten().map(|e| e.path()).filter(|p| p.join("meta.json").exists() && p.join("model.onnx").exists()).collect())
+        .map(|it| {
+            it.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.join("meta.json").exists() && p.join("model.onnx").exists())
+                .collect()
+        })
         .unwrap_or_default();
     dirs.sort();
     dirs.into_iter()
@@ -256,7 +282,10 @@ fn corpus_models(root: &Path) -> Vec<CorpusModel> {
                     (i["name"].as_str().unwrap_or_default().to_string(), read_npy_tensor(&file).expect("input .npy"))
                 })
                 .collect();
-            let tolerance = (meta["tolerance"]["rtol"].as_f64().unwrap_or(1e-4), meta["tolerance"]["atol"].as_f64().unwrap_or(1e-5));
+            let tolerance = (
+                meta["tolerance"]["rtol"].as_f64().unwrap_or(1e-4),
+                meta["tolerance"]["atol"].as_f64().unwrap_or(1e-5),
+            );
             CorpusModel { name: dir.file_name().unwrap().to_string_lossy().into_owned(), dir, inputs, tolerance }
         })
         .collect()
@@ -285,7 +314,11 @@ fn corpus_models_round_trip_with_identical_outputs() {
             let exported = export(&imported, 17)?;
             let second = run(&reimport(&exported)?, &m.inputs)?;
             same_outputs(&first, &second, |_| (0.0, 0.0))?;
-            let ops: Vec<&str> = exported.graph.as_ref().map(|g| g.node.iter().map(|n| n.op_type.as_str()).collect()).unwrap_or_default();
+            let ops: Vec<&str> = exported
+                .graph
+                .as_ref()
+                .map(|g| g.node.iter().map(|n| n.op_type.as_str()).collect())
+                .unwrap_or_default();
             Ok::<String, String>(ops.join(" "))
         })();
         match result {
@@ -306,7 +339,10 @@ fn bundled_cnn_exports_the_operators_pytorch_writes() {
     let exported = export(&imported, 17).expect("the bundled CNN exports");
     let graph = exported.graph.as_ref().expect("a graph");
     let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
-    assert_eq!(ops, ["Conv", "Relu", "MaxPool", "Conv", "Relu", "MaxPool", "Flatten", "Gemm", "Relu", "Gemm", "Softmax"]);
+    assert_eq!(
+        ops,
+        ["Conv", "Relu", "MaxPool", "Conv", "Relu", "MaxPool", "Flatten", "Gemm", "Relu", "Gemm", "Softmax"]
+    );
     let names: Vec<&str> = graph.node.iter().map(|n| n.name.as_str()).collect();
     assert_eq!(names[..3], ["/conv1/Conv", "/relu1/Relu", "/pool1/MaxPool"]);
     let inits: Vec<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
@@ -367,7 +403,14 @@ fn cli_exports_a_model() {
 
 /// Writes a case folder for `check_exported.py`: the model, its inputs and
 /// tessera's outputs as `.npy`, and `case.json` naming them.
-fn write_ort_case(dir: &Path, model: &ModelProto, inputs: &[(String, Tensor)], outputs: &[(String, Tensor)], tol: (f64, f64), external: bool) {
+fn write_ort_case(
+    dir: &Path,
+    model: &ModelProto,
+    inputs: &[(String, Tensor)],
+    outputs: &[(String, Tensor)],
+    tol: (f64, f64),
+    external: bool,
+) {
     std::fs::create_dir_all(dir).expect("case folder");
     write_model(&dir.join("model.onnx"), model, if external { 0 } else { u64::MAX }).expect("write the model");
     let listed = |what: &str, values: &[(String, Tensor)]| -> Vec<serde_json::Value> {
@@ -393,7 +436,8 @@ fn write_ort_case(dir: &Path, model: &ModelProto, inputs: &[(String, Tensor)], o
 #[test]
 fn onnx_runtime_runs_exported_models() {
     let python = root().join(".venv/bin/python");
-    let has_ort = Command::new(&python).args(["-c", "import onnxruntime, onnx"]).output().is_ok_and(|o| o.status.success());
+    let has_ort =
+        Command::new(&python).args(["-c", "import onnxruntime, onnx"]).output().is_ok_and(|o| o.status.success());
     if !has_ort {
         println!("skipped: .venv has no onnxruntime (run `bash .ci/setup`)");
         return;
@@ -401,7 +445,12 @@ fn onnx_runtime_runs_exported_models() {
     let dir = scratch("ort");
     let mut cases = Vec::new();
     let cnn_input = read_npy_tensor(&root().join("models/tiny_cnn_input.npy")).expect("input");
-    cases.push(("tiny_cnn".to_string(), root().join("models/tiny_cnn.onnx"), vec![("input".to_string(), cnn_input)], (1e-4, 1e-5)));
+    cases.push((
+        "tiny_cnn".to_string(),
+        root().join("models/tiny_cnn.onnx"),
+        vec![("input".to_string(), cnn_input)],
+        (1e-4, 1e-5),
+    ));
     if let Some(c) = corpus() {
         for m in corpus_models(&c) {
             cases.push((m.name.clone(), m.dir.join("model.onnx"), m.inputs, m.tolerance));

@@ -439,7 +439,8 @@ impl<'p, E: Emit> Checker<'p, E> {
 
     /// Walks model `item`'s body with `args` (one handle per input, of the
     /// types [`Checker::model_inputs`] gives) and returns its results.
-    pub fn run_model(&mut self, item: &Item, args: Vec<E::V>) -> Option<Vec<TVal<E::V>>> {
+    /// Also gives the location of its `return`.
+    pub fn run_model(&mut self, item: &Item, args: Vec<E::V>) -> Option<(Vec<TVal<E::V>>, Loc)> {
         let mut frame = self.new_frame(&item.name.name, USER);
         frame.model = Some(item.name.name.clone());
         self.frames.push(frame);
@@ -448,14 +449,15 @@ impl<'p, E: Emit> Checker<'p, E> {
         out
     }
 
-    fn model_body(&mut self, item: &Item, args: Vec<E::V>) -> Option<Vec<TVal<E::V>>> {
+    fn model_body(&mut self, item: &Item, args: Vec<E::V>) -> Option<(Vec<TVal<E::V>>, Loc)> {
         let types = self.declare_inputs(item)?;
         for ((p, ty), v) in item.params.iter().zip(types).zip(args) {
             self.emit.name(&v, &p.name.name);
             self.define(&p.name.name, Val::Tensor(TVal { ty, v }));
         }
         let (results, span) = self.body(&item.body)?;
-        self.results(item, results, span)
+        let loc = self.loc(span);
+        self.results(item, results, span).map(|r| (r, loc))
     }
 
     // ---- functions ----

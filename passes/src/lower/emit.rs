@@ -13,7 +13,8 @@ use tessera_ir::dialect::graph::control::YIELD;
 use tessera_ir::dialect::kernel::{index, loops, memory, scalar, IndexOp};
 use tessera_ir::infer::{InferCx, SymbolTable};
 use tessera_ir::{
-    Builder, DType, Diag, Dim, Func, InsertPoint, Loc, OpId, OpRef, RegionId, SymExpr, Symbol, TensorType, Type, ValueId,
+    Builder, DType, Diag, Dim, Func, InsertPoint, Loc, OpId, OpRef, RegionId, SymExpr, Symbol, TensorType, Type,
+    ValueId,
 };
 
 /// How the kernel function reads a graph value that is not computed inline.
@@ -27,7 +28,8 @@ pub(crate) enum Source {
 
 /// The body of a loop nest: given the induction variables and the carried
 /// values, emits the innermost body and returns the values to carry on.
-pub(crate) type NestBody<'b, 'a> = dyn FnMut(&mut Lowerer<'a>, &[ValueId], Vec<ValueId>) -> Result<Vec<ValueId>, Diag> + 'b;
+pub(crate) type NestBody<'b, 'a> =
+    dyn FnMut(&mut Lowerer<'a>, &[ValueId], Vec<ValueId>) -> Result<Vec<ValueId>, Diag> + 'b;
 
 /// Builds one kernel function from one graph function.
 pub(crate) struct Lowerer<'a> {
@@ -109,7 +111,9 @@ impl<'a> Lowerer<'a> {
     /// The tensor type of graph value `v`.
     pub(crate) fn tensor(&self, v: ValueId) -> Result<&'a TensorType, Diag> {
         let src = self.src;
-        src.ty(v).as_tensor().ok_or_else(|| Diag::error(src.loc.clone(), format!("a value has non-tensor type {}", src.ty(v))))
+        src.ty(v)
+            .as_tensor()
+            .ok_or_else(|| Diag::error(src.loc.clone(), format!("a value has non-tensor type {}", src.ty(v))))
     }
 
     /// The single result of graph op `op`.
@@ -121,7 +125,13 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Emits an op at the insertion point, inferring its result types.
-    pub(crate) fn emit(&mut self, def: OpRef, operands: &[ValueId], attrs: Attrs, regions: Vec<RegionId>) -> Result<OpId, Diag> {
+    pub(crate) fn emit(
+        &mut self,
+        def: OpRef,
+        operands: &[ValueId],
+        attrs: Attrs,
+        regions: Vec<RegionId>,
+    ) -> Result<OpId, Diag> {
         let mut b = Builder::new(&mut self.func, self.symbols);
         b.set_insert_point(self.ip);
         b.set_loc(self.loc.clone());
@@ -155,7 +165,8 @@ impl<'a> Lowerer<'a> {
         if let Some(&v) = self.index_consts.get(&value) {
             return Ok(v);
         }
-        let v = self.at_entry(|l| l.emit1(&index::INDEX_CONSTANT, &[], Attrs::new().with("value", Attr::Int(value))))?;
+        let v =
+            self.at_entry(|l| l.emit1(&index::INDEX_CONSTANT, &[], Attrs::new().with("value", Attr::Int(value))))?;
         self.name(v, format!("c{value}"));
         self.index_consts.insert(value, v);
         self.const_of.insert(v, value);
@@ -185,9 +196,10 @@ impl<'a> Lowerer<'a> {
             return self.symbol(&s);
         }
         let rest = e.substitute(&|t| (*t == s).then_some(0));
-        let q = e.add(&rest.scale(-1)).div_monomial(&SymExpr::symbol(s.clone())).ok_or_else(|| {
-            Diag::error(self.loc.clone(), format!("cannot factor {s} out of the dim polynomial {e}"))
-        })?;
+        let q = e
+            .add(&rest.scale(-1))
+            .div_monomial(&SymExpr::symbol(s.clone()))
+            .ok_or_else(|| Diag::error(self.loc.clone(), format!("cannot factor {s} out of the dim polynomial {e}")))?;
         let sv = self.symbol(&s)?;
         let qv = self.polynomial(&q)?;
         let rv = self.polynomial(&rest)?;
@@ -202,7 +214,10 @@ impl<'a> Lowerer<'a> {
             return Ok(v);
         }
         let &(buf, axis) = self.symbol_dims.get(s).ok_or_else(|| {
-            Diag::error(self.src.loc.clone(), format!("symbol {s} is no argument's dim by itself, so its size is unknown"))
+            Diag::error(
+                self.src.loc.clone(),
+                format!("symbol {s} is no argument's dim by itself, so its size is unknown"),
+            )
         })?;
         let attrs = Attrs::new().with("axis", Attr::Int(axis as i64));
         let v = self.at_entry(|l| l.emit1(&memory::DIM, &[buf], attrs))?;

@@ -12,7 +12,7 @@
 //! are computed from those. Inputs are never written; outputs may be read
 //! after they are written.
 //!
-//! **What each op becomes.** Each lowered graph op has a [`rules::Rule`]:
+//! **What each op becomes.** Each lowered graph op has a rule (`rules.rs`):
 //! - elementwise ops (unary, binary, comparisons, `tg.select`, `tg.cast`)
 //!   and the index remappings `tg.broadcast_to`, `tg.transpose`,
 //!   `tg.reshape` and `tg.slice` compute one result element from operand
@@ -36,9 +36,9 @@
 //! through `k.apply`, and their attribute readers.
 //!
 //! **Fusion.** A value is computed inline by its reader, with no buffer of
-//! its own, when all of these hold: its producer computes elements
-//! ([`rules::Lowering::Element`] or [`rules::Lowering::Remap`]), it has
-//! exactly one use, that use is by a lowered op (not the `tg.return`), and
+//! its own, when all of these hold: its producer computes elements (an
+//! `Element` or `Remap` rule), it has exactly one use, that use is by a
+//! lowered op (not the `tg.return`), and
 //! either the reader reads each of its elements at most once or the
 //! producer only moves elements (a remap, which repeats no arithmetic when
 //! inlined). "At most once" holds for readers that do not broadcast it and
@@ -50,7 +50,8 @@
 //! other value is materialised: into the output buffer when it is returned
 //! (its first return), else into a `k.alloc` temporary. Loops over result
 //! positions are `parallel`; loops over reduced or contracted axes carry
-//! their accumulator and are sequential.
+//! their accumulator and are sequential. Values nothing uses are not
+//! computed at all.
 
 mod elementwise;
 mod emit;
@@ -127,7 +128,8 @@ fn is_kernel(func: &Func) -> bool {
 pub fn lower_func(src: &Func, symbols: &dyn SymbolTable) -> Result<Func, Diags> {
     check(src)?;
     let ops = &src.block(src.entry()).ops;
-    let (&ret, body) = ops.split_last().ok_or_else(|| Diag::error(src.loc.clone(), format!("@{} is empty", src.name)))?;
+    let (&ret, body) =
+        ops.split_last().ok_or_else(|| Diag::error(src.loc.clone(), format!("@{} is empty", src.name)))?;
     let returned = src.op(ret).operands.clone();
 
     let mut signature: Vec<Type> = src.arg_types().into_iter().map(buffer_of).collect();
@@ -147,7 +149,8 @@ pub fn lower_func(src: &Func, symbols: &dyn SymbolTable) -> Result<Func, Diags> 
     for (&g, &k) in src.args().iter().zip(inputs) {
         l.sources.insert(g, Source::Buffer(k));
     }
-    l.inline = plan(src, body);
+    let uses = src.use_counts();
+    l.inline = plan(src, body, &uses);
 
     // Each computed value returned is written straight into its first
     // output; every other return (an argument, a constant, a value returned
@@ -155,7 +158,9 @@ pub fn lower_func(src: &Func, symbols: &dyn SymbolTable) -> Result<Func, Diags> 
     let mut dests: HashMap<ValueId, ValueId> = HashMap::new();
     let mut copies = Vec::new();
     for (&v, &out) in returned.iter().zip(outputs) {
-        let computed = src.def_op(v).is_some_and(|op| rule(src.op(op).def).is_some_and(|r| !matches!(r.lowering, Lowering::Source(_))));
+        let computed = src
+            .def_op(v)
+            .is_some_and(|op| rule(src.op(op).def).is_some_and(|r| !matches!(r.lowering, Lowering::Source(_))));
         if computed && !dests.contains_key(&v) {
             dests.insert(v, out);
         } else {
@@ -165,7 +170,7 @@ pub fn lower_func(src: &Func, symbols: &dyn SymbolTable) -> Result<Func, Diags> 
 
     for &op in body {
         let v = l.result(op)?;
-        let Some(r) = rule(src.op(op).def) else { continue };
+        let Some(r) = rule(src.op(op).def).filter(|_| uses.contains_key(&v)) else { continue };
         l.set_loc(src.op(op).loc.clone());
         match r.lowering {
             Lowering::Source(f) => {
@@ -230,7 +235,10 @@ fn check(src: &Func) -> Result<(), Diags> {
     let why = "the lowering needs static or symbolic dims (shape inference or specialize resolves '?')";
     for (i, t) in src.arg_types().iter().chain(&src.results).enumerate() {
         if unknown(t) {
-            diags.push(Diag::error(src.loc.clone(), format!("@{}: signature type #{i} {t} has a '?' dim; {why}", src.name)));
+            diags.push(Diag::error(
+                src.loc.clone(),
+                format!("@{}: signature type #{i} {t} has a '?' dim; {why}", src.name),
+            ));
         }
     }
     for &op in &src.block(src.entry()).ops {
@@ -242,7 +250,10 @@ fn check(src: &Func) -> Result<(), Diags> {
         if rule(data.def).is_none() {
             diags.push(Diag::error(data.loc.clone(), format!("'{name}' op: is not lowered to the kernel dialect yet")));
         } else if data.results.len() != 1 {
-            diags.push(Diag::error(data.loc.clone(), format!("'{name}' op: has {} results; the lowering handles one", data.results.len())));
+            diags.push(Diag::error(
+                data.loc.clone(),
+                format!("'{name}' op: has {} results; the lowering handles one", data.results.len()),
+            ));
         } else if let Some(t) = data.results.iter().map(|&r| src.ty(r)).find(|t| unknown(t)) {
             diags.push(Diag::error(data.loc.clone(), format!("'{name}' op: its result {t} has a '?' dim; {why}")));
         }
@@ -255,12 +266,11 @@ fn check(src: &Func) -> Result<(), Diags> {
 }
 
 /// The values computed inline by their single reader (the fusion rule in
-/// the module doc). Readers come before producers when walking `body`
+/// the module doc), given each value's number of uses. Readers come before producers when walking `body`
 /// backwards, so each reader's own placement (and whether it is inlined
 /// into a reader that repeats elements) is known when its operands are
 /// considered.
-fn plan(src: &Func, body: &[OpId]) -> HashSet<ValueId> {
-    let uses = src.use_counts();
+fn plan(src: &Func, body: &[OpId], uses: &HashMap<ValueId, usize>) -> HashSet<ValueId> {
     let mut inline = HashSet::new();
     // Inlined values whose elements their reader reads more than once.
     let mut repeated: HashSet<ValueId> = HashSet::new();

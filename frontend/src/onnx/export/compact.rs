@@ -37,7 +37,12 @@ pub struct Compact {
 }
 
 impl Compact {
-    fn new(op_type: &'static str, inputs: Vec<Option<ValueId>>, attrs: Vec<AttributeProto>, covered: Vec<OpId>) -> Compact {
+    fn new(
+        op_type: &'static str,
+        inputs: Vec<Option<ValueId>>,
+        attrs: Vec<AttributeProto>,
+        covered: Vec<OpId>,
+    ) -> Compact {
         Compact { op_type, inputs, attrs, covered }
     }
 
@@ -91,7 +96,8 @@ impl Plan {
                     continue;
                 }
                 let found = PATTERNS.iter().find_map(|p| {
-                    p(&m, root).filter(|c| c.covered.iter().all(|o| !plan.covered.contains(o)) && m.sealed(&c.covered, root))
+                    p(&m, root)
+                        .filter(|c| c.covered.iter().all(|o| !plan.covered.contains(o)) && m.sealed(&c.covered, root))
                 });
                 if let Some(c) = found {
                     plan.covered.extend(c.covered.iter().copied());
@@ -412,13 +418,18 @@ fn standardized(m: &Matcher, n: ValueId) -> Option<Standardized> {
         m.binary(n0_op, &ew::DIV, |c, sd| m.unary_of(sd, &ew::SQRT).map(|(ve, r)| (c, ve, r)))?
     };
     ops.push(root_op);
-    let (var, eps, add) = m.binary_of(ve, &ew::ADD, |var, eps| Some((var, m.splat(eps)?, m.producer(ve, &ew::ADD)?)))?;
+    let (var, eps, add) =
+        m.binary_of(ve, &ew::ADD, |var, eps| Some((var, m.splat(eps)?, m.producer(ve, &ew::ADD)?)))?;
     ops.push(add);
     let (sq, var_axes, var_ops) = m.mean_of(var)?;
     ops.extend(var_ops);
     let sq_op = m
         .binary_of(sq, &ew::MUL, |a, b| (a == c && b == c).then(|| m.producer(sq, &ew::MUL)).flatten())
-        .or_else(|| m.binary_of(sq, &ew::POW, |a, two| (a == c && m.splat_is(two, 2.0)).then(|| m.producer(sq, &ew::POW)).flatten()))?;
+        .or_else(|| {
+            m.binary_of(sq, &ew::POW, |a, two| {
+                (a == c && m.splat_is(two, 2.0)).then(|| m.producer(sq, &ew::POW)).flatten()
+            })
+        })?;
     ops.push(sq_op);
     let c_op = m.producer(c, &ew::SUB)?;
     let (xc, mean) = m.binary(c_op, &ew::SUB, |xc, mean| Some((xc, mean)))?;
@@ -477,9 +488,14 @@ fn gelu_gate(m: &Matcher, g: ValueId) -> Option<(ValueId, &'static str, Vec<OpId
     let add = m.producer(g, &ew::ADD)?;
     let inner = m.binary(add, &ew::ADD, |inner, one| m.splat_is(one, 1.0).then_some(inner))?;
     if let Some((s, erf)) = m.unary_of(inner, &ew::ERF) {
-        let scaled = m.binary_of(s, &ew::MUL, |x, k| m.splat_is(k, std::f64::consts::FRAC_1_SQRT_2).then_some((x, m.producer(s, &ew::MUL)?)));
-        let (x, op) = scaled
-            .or_else(|| m.binary_of(s, &ew::DIV, |x, k| m.splat_is(k, std::f64::consts::SQRT_2).then_some((x, m.producer(s, &ew::DIV)?))))?;
+        let scaled = m.binary_of(s, &ew::MUL, |x, k| {
+            m.splat_is(k, std::f64::consts::FRAC_1_SQRT_2).then_some((x, m.producer(s, &ew::MUL)?))
+        });
+        let (x, op) = scaled.or_else(|| {
+            m.binary_of(s, &ew::DIV, |x, k| {
+                m.splat_is(k, std::f64::consts::SQRT_2).then_some((x, m.producer(s, &ew::DIV)?))
+            })
+        })?;
         return Some((x, "none", vec![add, erf, op]));
     }
     let (t, tanh) = m.unary_of(inner, &ew::TANH)?;
@@ -539,7 +555,8 @@ struct GemmCore {
 
 /// `v` as `alpha * op(a) op(b)` (or without alpha), a plain rank-2 contraction.
 fn gemm_core(m: &Matcher, v: ValueId) -> Option<GemmCore> {
-    let (dot, alpha, mut ops) = match m.binary_of(v, &ew::MUL, |d, k| Some((m.producer(d, &linalg::DOT)?, m.splat(k)?))) {
+    let (dot, alpha, mut ops) = match m.binary_of(v, &ew::MUL, |d, k| Some((m.producer(d, &linalg::DOT)?, m.splat(k)?)))
+    {
         Some((dot, alpha)) => (dot, alpha, vec![m.producer(v, &ew::MUL)?, dot]),
         None => (m.producer(v, &linalg::DOT)?, 1.0, vec![m.producer(v, &linalg::DOT)?]),
     };
@@ -563,7 +580,8 @@ fn gemm_core(m: &Matcher, v: ValueId) -> Option<GemmCore> {
             }
         }
     }
-    let dtype_ok = m.ty(a)?.dtype != DType::I1 && !matches!(m.ty(a)?.dtype, DType::I8 | DType::I16 | DType::U8 | DType::U16);
+    let dtype_ok =
+        m.ty(a)?.dtype != DType::I1 && !matches!(m.ty(a)?.dtype, DType::I8 | DType::I16 | DType::U8 | DType::U16);
     dtype_ok.then_some(GemmCore { a, b, trans_a, trans_b, alpha, ops })
 }
 
@@ -632,13 +650,20 @@ fn conv_bias(m: &Matcher, root: OpId) -> Option<Compact> {
         let a = m.reader(conv, &types);
         let spatial = ct.rank() - 2;
         let plain = a.ints_or("lhs_dilation", vec![1; spatial]).ok()?.iter().all(|&l| l == 1)
-            && ["pad_low", "pad_high"].iter().all(|p| a.ints_or(p, vec![0; spatial]).is_ok_and(|v| v.iter().all(|&x| x >= 0)));
+            && ["pad_low", "pad_high"]
+                .iter()
+                .all(|p| a.ints_or(p, vec![0; spatial]).is_ok_and(|v| v.iter().all(|&x| x >= 0)));
         if !plain {
             return None;
         }
         let attrs = conv_attrs(&a, spatial).ok()?;
         let d = m.op(conv);
-        Some(Compact::new("Conv", vec![Some(d.operands[0]), Some(d.operands[1]), Some(b)], attrs, vec![root, conv, reshape]))
+        Some(Compact::new(
+            "Conv",
+            vec![Some(d.operands[0]), Some(d.operands[1]), Some(b)],
+            attrs,
+            vec![root, conv, reshape],
+        ))
     })
 }
 
@@ -865,7 +890,11 @@ mod tests {
             })
             .collect();
         nodes.sort();
-        let emitted = f.walk().into_iter().filter(|&op| plan.emits(op) && !f.op(op).def.traits().contains(Traits::TERMINATOR)).count();
+        let emitted = f
+            .walk()
+            .into_iter()
+            .filter(|&op| plan.emits(op) && !f.op(op).def.traits().contains(Traits::TERMINATOR))
+            .count();
         (nodes, emitted)
     }
 
@@ -1047,7 +1076,8 @@ mod tests {
                 ("strides", Attr::ints(&[1, 1, 2, 2])),
             ])
         };
-        let f = func(&[t(&[1, 2, 4, 4])], |b, a| vec![b.op(&window::REDUCE_WINDOW, &[a[0]], window("max")).expect("pool")]);
+        let f =
+            func(&[t(&[1, 2, 4, 4])], |b, a| vec![b.op(&window::REDUCE_WINDOW, &[a[0]], window("max")).expect("pool")]);
         assert_eq!(compacted(&f, 17), (one("MaxPool", &["kernel_shape=[2, 2]", "strides=[2, 2]"]), 1));
         let f = func(&[t(&[1, 2, 4, 4])], |b, a| {
             let s = b.op(&window::REDUCE_WINDOW, &[a[0]], window("sum")).expect("pool");
@@ -1060,7 +1090,8 @@ mod tests {
             attrs.set("pad_low", Attr::ints(&[0, 0, 1, 1]));
             attrs.set("pad_high", Attr::ints(&[0, 0, 1, 1]));
             let s = b.op(&window::REDUCE_WINDOW, &[a[0]], attrs.clone()).expect("pool");
-            let ones = DenseAttr::splat(TensorType::of(&[1, 1, 4, 4], DType::F32), tessera_ir::Scalar::Float(DType::F32, 1.0));
+            let ones =
+                DenseAttr::splat(TensorType::of(&[1, 1, 4, 4], DType::F32), tessera_ir::Scalar::Float(DType::F32, 1.0));
             let ones = b.constant(ones.expect("ones")).expect("constant");
             let count = b.op(&window::REDUCE_WINDOW, &[ones], attrs).expect("count");
             vec![bin(b, &ew::DIV, s, count)]
@@ -1089,9 +1120,10 @@ mod tests {
     #[test]
     fn flatten_from_a_reshape_that_merges_trailing_axes() {
         let n = Dim::sym("N");
-        let f = func(&[Type::tensor(vec![n.clone(), Dim::Known(16), Dim::Known(4), Dim::Known(4)], DType::F32)], |b, a| {
-            vec![b.reshape(a[0], &[n.clone(), Dim::Known(256)]).expect("reshape")]
-        });
+        let f =
+            func(&[Type::tensor(vec![n.clone(), Dim::Known(16), Dim::Known(4), Dim::Known(4)], DType::F32)], |b, a| {
+                vec![b.reshape(a[0], &[n.clone(), Dim::Known(256)]).expect("reshape")]
+            });
         assert_eq!(compacted(&f, 17), (one("Flatten", &["axis=1"]), 1));
         let f = func(&[t(&[4, 6])], |b, a| vec![b.reshape(a[0], &[Dim::Known(3), Dim::Known(8)]).expect("reshape")]);
         assert!(compacted(&f, 17).0.is_empty());

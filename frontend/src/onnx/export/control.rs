@@ -16,7 +16,12 @@ fn if_op(cx: &mut OpCx) -> Result<(), String> {
     let else_branch = cx.subgraph(1, "else_branch")?;
     let outs: Vec<String> = (0..cx.op.results.len()).map(|i| cx.out(i)).collect();
     let refs: Vec<&str> = outs.iter().map(String::as_str).collect();
-    cx.node("If", &[&cond], &refs, vec![attr_graph("then_branch", then_branch), attr_graph("else_branch", else_branch)]);
+    cx.node(
+        "If",
+        &[&cond],
+        &refs,
+        vec![attr_graph("then_branch", then_branch), attr_graph("else_branch", else_branch)],
+    );
     Ok(())
 }
 

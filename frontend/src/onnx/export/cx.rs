@@ -14,8 +14,12 @@ use crate::onnx::proto::{
 use crate::onnx::tensor::{dense_to_tensor, dtype_to_onnx};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
+use tessera_ir::dialect::graph::value::CONSTANT;
 use tessera_ir::infer::{InferCx, NoSymbols};
-use tessera_ir::{DType, DenseAttr, Diag, Dim, Func, Loc, Module, OpData, OpId, Symbol, SymExpr, TensorType, Type, ValueId};
+use tessera_ir::op::same_op;
+use tessera_ir::{
+    DType, DenseAttr, Diag, Dim, Func, Loc, Module, OpData, OpId, SymExpr, Symbol, TensorType, Type, ValueId,
+};
 
 /// An INT attribute.
 pub fn attr_int(name: &str, value: i64) -> AttributeProto {
@@ -24,7 +28,12 @@ pub fn attr_int(name: &str, value: i64) -> AttributeProto {
 
 /// An INTS attribute.
 pub fn attr_ints(name: &str, values: &[i64]) -> AttributeProto {
-    AttributeProto { name: name.to_string(), ints: values.to_vec(), r#type: AttributeType::Ints as i32, ..Default::default() }
+    AttributeProto {
+        name: name.to_string(),
+        ints: values.to_vec(),
+        r#type: AttributeType::Ints as i32,
+        ..Default::default()
+    }
 }
 
 /// A FLOAT attribute.
@@ -44,7 +53,12 @@ pub fn attr_str(name: &str, value: &str) -> AttributeProto {
 
 /// A TENSOR attribute.
 pub fn attr_tensor(name: &str, value: TensorProto) -> AttributeProto {
-    AttributeProto { name: name.to_string(), t: Some(value), r#type: AttributeType::Tensor as i32, ..Default::default() }
+    AttributeProto {
+        name: name.to_string(),
+        t: Some(value),
+        r#type: AttributeType::Tensor as i32,
+        ..Default::default()
+    }
 }
 
 /// A GRAPH attribute.
@@ -116,7 +130,8 @@ pub fn terms(e: &SymExpr) -> Option<Vec<(Vec<Symbol>, i64)>> {
             sub = (sub - 1) & mask;
         }
         if coeff != 0 {
-            let monomial: Vec<Symbol> = (0..syms.len()).filter(|i| mask >> i & 1 == 1).map(|i| syms[i].clone()).collect();
+            let monomial: Vec<Symbol> =
+                (0..syms.len()).filter(|i| mask >> i & 1 == 1).map(|i| syms[i].clone()).collect();
             out.push((monomial, coeff));
         }
     }
@@ -244,14 +259,9 @@ impl<'m> Exporter<'m> {
         if self.used.insert(base.to_string()) {
             return base.to_string();
         }
-        (1..)
-            .map(|k| format!("{base}_{k}"))
-            .find(|n| !self.used.contains(n))
-            .map(|n| {
-                self.used.insert(n.clone());
-                n
-            })
-            .unwrap_or_default()
+        let name = (1..).map(|k| format!("{base}_{k}")).find(|n| !self.used.contains(n)).unwrap_or_default();
+        self.used.insert(name.clone());
+        name
     }
 
     /// A unique node name built from `base`.
@@ -357,7 +367,10 @@ impl<'a, 'm> OpCx<'a, 'm> {
     /// and the reason (`what` needs opset `min`).
     pub fn require_opset(&self, min: i64, what: &str) -> Result<(), String> {
         if self.ex.opset < min {
-            return Err(format!("{what} needs opset {min} or later; it has no ONNX equivalent at opset {}", self.ex.opset));
+            return Err(format!(
+                "{what} needs opset {min} or later; it has no ONNX equivalent at opset {}",
+                self.ex.opset
+            ));
         }
         Ok(())
     }
@@ -388,6 +401,12 @@ impl<'a, 'm> OpCx<'a, 'm> {
         self.ex.name_of(v)
     }
 
+    /// The type of the op's first result.
+    pub fn out_type(&self) -> Result<TensorType, String> {
+        let r = self.op.results.first().ok_or("the op has no result")?;
+        self.func.ty(*r).as_tensor().cloned().ok_or_else(|| "the result is not a tensor".to_string())
+    }
+
     /// A fresh name for an intermediate value.
     pub fn temp(&mut self) -> String {
         let hint = format!("{}_tmp", self.op.def.name().trim_start_matches("tg."));
@@ -397,7 +416,9 @@ impl<'a, 'm> OpCx<'a, 'm> {
     /// Adds a node of `op_type` reading `inputs` (`""` for an omitted
     /// optional input) and writing `outputs`.
     pub fn node(&mut self, op_type: &str, inputs: &[&str], outputs: &[&str], attrs: Vec<AttributeProto>) {
-        let base = if op_type == "Constant" { format!("{}/Constant", self.base) } else { self.base.clone() };
+        // A helper constant of another op is named after that op.
+        let helper = op_type == "Constant" && !same_op(self.op.def, &CONSTANT);
+        let base = if helper { format!("{}/Constant", self.base) } else { self.base.clone() };
         let name = self.ex.node_name(&base);
         self.ex.push_node(NodeProto {
             input: inputs.iter().map(|s| s.to_string()).collect(),

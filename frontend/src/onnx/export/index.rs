@@ -26,7 +26,11 @@ fn gather_nd(cx: &mut OpCx) -> Result<(), String> {
 }
 
 /// `op_type(data, indices, updates)` with its `reduction`, plus `attrs`.
-fn scatter_like(cx: &mut OpCx, op_type: &str, mut attrs: Vec<crate::onnx::proto::AttributeProto>) -> Result<(), String> {
+fn scatter_like(
+    cx: &mut OpCx,
+    op_type: &str,
+    mut attrs: Vec<crate::onnx::proto::AttributeProto>,
+) -> Result<(), String> {
     let reduction = cx.attrs().choice("reduction", &["none", "add", "mul", "max", "min"], "none")?.to_string();
     match reduction.as_str() {
         "none" => {}

@@ -8,15 +8,20 @@
 
 use super::compact::matmul_shaped;
 use super::cx::{attr_int, attr_ints, attr_str, OpCx};
-use crate::onnx::proto::AttributeProto;
 use super::registry::Emit;
 use super::shape::reshape_shape;
-use tessera_ir::infer::{normalize_axes, InferCx};
+use crate::onnx::proto::AttributeProto;
 use crate::onnx::tensor::dtype_to_onnx;
+use tessera_ir::infer::{normalize_axes, InferCx};
 use tessera_ir::{DType, Dim, TensorType};
 
 /// The einsum equation of a dot_general with the given axis lists.
-fn einsum_equation(ra: usize, rb: usize, (lb, rb_batch): (&[usize], &[usize]), (lc, rc): (&[usize], &[usize])) -> Result<String, String> {
+fn einsum_equation(
+    ra: usize,
+    rb: usize,
+    (lb, rb_batch): (&[usize], &[usize]),
+    (lc, rc): (&[usize], &[usize]),
+) -> Result<String, String> {
     let letters: Vec<char> = ('a'..='z').chain('A'..='Z').collect();
     let mut next = 0;
     let mut fresh = || {

@@ -94,9 +94,9 @@ pub fn export_module(module: &VerifiedModule, entry: &str, options: &ExportOptio
             format!("opset {opset} is not supported for export; choose one of {MIN_OPSET} to {MAX_OPSET}"),
         )));
     }
-    let func = module
-        .func(entry)
-        .ok_or_else(|| Diags::from(Diag::error(Loc::Unknown, format!("the module has no function @{entry} to export"))))?;
+    let func = module.func(entry).ok_or_else(|| {
+        Diags::from(Diag::error(Loc::Unknown, format!("the module has no function @{entry} to export")))
+    })?;
     let mut ex = Exporter::new(module, opset);
     ex.graphs.push(Graph::default());
     let mut inputs = Vec::new();
@@ -109,7 +109,8 @@ pub fn export_module(module: &VerifiedModule, entry: &str, options: &ExportOptio
             .or_else(|| func.value(a).name.clone())
             .unwrap_or_else(|| format!("input_{i}"));
         if !ex.reserve(&name) {
-            ex.diags.push(Diag::error(func.loc.clone(), format!("input name '{name}' is used twice (or by a parameter)")));
+            ex.diags
+                .push(Diag::error(func.loc.clone(), format!("input name '{name}' is used twice (or by a parameter)")));
         }
         if let Some(t) = func.ty(a).as_tensor() {
             inputs.push(value_info(&name, t, true));
@@ -119,11 +120,15 @@ pub fn export_module(module: &VerifiedModule, entry: &str, options: &ExportOptio
     ex.open_frame(func, &arg_names, true);
     let entry_block = func.entry();
     let returned = terminator_operands(&ex, entry_block);
-    let wanted: Vec<String> =
-        (0..returned.len()).map(|i| options.output_names.get(i).cloned().unwrap_or_else(|| format!("output_{i}"))).collect();
+    let wanted: Vec<String> = (0..returned.len())
+        .map(|i| options.output_names.get(i).cloned().unwrap_or_else(|| format!("output_{i}")))
+        .collect();
     for name in &wanted {
         if !ex.reserve(name) {
-            ex.diags.push(Diag::error(func.loc.clone(), format!("output name '{name}' is used twice (or by an input or a parameter)")));
+            ex.diags.push(Diag::error(
+                func.loc.clone(),
+                format!("output name '{name}' is used twice (or by an input or a parameter)"),
+            ));
         }
     }
     let identities = bind_outputs(&mut ex, entry_block, &returned, &wanted);
@@ -299,4 +304,107 @@ fn emit_region(ex: &mut Exporter, region: RegionId, name: &str) -> Result<GraphP
         output,
         ..Default::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_ir::dialect::graph::reduce::CUMPROD;
+    use tessera_ir::dialect::graph::shape::SHAPE_OF;
+    use tessera_ir::{Attr, Attrs, Builder, DType, DenseAttr, Dim, Func, Module, Param, TensorType, Type};
+
+    /// A module whose `@f` takes `x: tensor<N x 4 x f32>` and applies `body`.
+    fn module(body: impl FnOnce(&mut Builder, ValueId) -> Vec<ValueId>) -> VerifiedModule {
+        let mut m = Module::new();
+        let w = DenseAttr::from_f64s(TensorType::of(&[4], DType::F32), &[1.0, 2.0, 3.0, 4.0]).expect("weight");
+        m.params.push(Param { name: "w".into(), ty: w.ty().clone(), init: Some(w), loc: Loc::Unknown });
+        let x_ty = Type::tensor(vec![Dim::sym("N"), Dim::Known(4)], DType::F32);
+        let mut f = Func::new("f", &[x_ty], Vec::new());
+        let x = f.args()[0];
+        let symbols = m.symbols();
+        let mut b = Builder::new(&mut f, &symbols);
+        let outs = body(&mut b, x);
+        b.ret(&outs).expect("return");
+        f.results = outs.iter().map(|&v| f.ty(v).clone()).collect();
+        m.funcs.push(f);
+        VerifiedModule::new(m).expect("verifies")
+    }
+
+    #[test]
+    fn parameters_inputs_and_outputs() {
+        let m = module(|b, x| {
+            let w = b.param("w").expect("param");
+            vec![b.binary(&tessera_ir::dialect::graph::elementwise::MUL, x, w).expect("mul"), x]
+        });
+        let options = ExportOptions { input_names: vec!["x".into()], ..ExportOptions::default() };
+        let model = export_module(&m, "f", &options).expect("exports");
+        let g = model.graph.expect("graph");
+        assert_eq!(g.initializer.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["w"]);
+        assert_eq!(g.output.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), ["output_0", "output_1"]);
+        // The argument returned as it is passes through an Identity.
+        let ops: Vec<&str> = g.node.iter().map(|n| n.op_type.as_str()).collect();
+        assert_eq!(ops, ["Mul", "Identity"]);
+        assert!(format!("{:?}", g.input[0]).contains("DimParam(\"N\")"));
+        assert_eq!((model.ir_version, model.opset_import[0].version), (8, 17));
+    }
+
+    #[test]
+    fn run_time_dims_come_from_the_arguments() {
+        let m = module(|b, x| {
+            let flat = b.reshape(x, &[Dim::sym("N").mul(&Dim::Known(4))]).expect("reshape");
+            let w = b.param("w").expect("param");
+            let wide = b.broadcast_to(w, &[Dim::sym("N"), Dim::Known(4)]).expect("broadcast");
+            vec![flat, b.op(&SHAPE_OF, &[wide], Attrs::new()).expect("shape")]
+        });
+        let g = export_module(&m, "f", &ExportOptions::default()).expect("exports").graph.expect("graph");
+        let ops: Vec<&str> = g.node.iter().map(|n| n.op_type.as_str()).collect();
+        // [N * 4] is a Reshape to [-1]; N for the Expand is read from the argument's shape.
+        assert_eq!(ops, ["Constant", "Reshape", "Shape", "Constant", "Concat", "Expand", "Shape"], "{:#?}", g.node);
+        let shape = &g.node[2];
+        assert_eq!(shape.input, ["input_0"]);
+        assert!(shape.attribute.iter().any(|a| a.name == "end" && a.i == 1));
+    }
+
+    #[test]
+    fn calls_are_inlined() {
+        let mut m =
+            module(|b, x| vec![b.unary(&tessera_ir::dialect::graph::elementwise::NEG, x).expect("neg")]).into_inner();
+        let x_ty = Type::tensor(vec![Dim::sym("B"), Dim::Known(4)], DType::F32);
+        let mut caller = Func::new("main", &[x_ty], Vec::new());
+        let x = caller.args()[0];
+        let symbols = m.symbols();
+        let mut b = Builder::new(&mut caller, &symbols);
+        let op = b
+            .create(
+                &tessera_ir::dialect::graph::control::CALL,
+                &[x],
+                Attrs::from([("sym", Attr::SymbolRef("f".into()))]),
+                Vec::new(),
+            )
+            .expect("call");
+        let y = b.func.op(op).results[0];
+        b.ret(&[y]).expect("return");
+        caller.results = vec![caller.ty(y).clone()];
+        m.funcs.push(caller);
+        let m = VerifiedModule::new(m).expect("verifies");
+        let g = export_module(&m, "main", &ExportOptions::default()).expect("exports").graph.expect("graph");
+        let ops: Vec<(&str, &str)> = g.node.iter().map(|n| (n.op_type.as_str(), n.output[0].as_str())).collect();
+        assert_eq!(ops, [("Neg", "output_0")]);
+    }
+
+    #[test]
+    fn ops_without_an_onnx_equivalent_are_named_with_the_opset() {
+        let m = module(|b, x| vec![b.op(&CUMPROD, &[x], Attrs::from([("axis", Attr::Int(1))])).expect("cumprod")]);
+        let err = export_module(&m, "f", &ExportOptions::default()).expect_err("no CumProd up to opset 21");
+        assert!(
+            err.0[0].message.contains("'tg.cumprod'") && err.0[0].message.contains("opset 17"),
+            "{}",
+            err.0[0].message
+        );
+        let err =
+            export_module(&m, "f", &ExportOptions { opset: 12, ..ExportOptions::default() }).expect_err("opset 12");
+        assert!(err.0[0].message.contains("opset 12 is not supported"), "{}", err.0[0].message);
+        let err = export_module(&m, "g", &ExportOptions::default()).expect_err("no @g");
+        assert!(err.0[0].message.contains("@g"), "{}", err.0[0].message);
+    }
 }

@@ -51,7 +51,8 @@ fn arg_reduction(cx: &mut OpCx, op_type: &str) -> Result<(), String> {
     let keepdims = a.bool_or("keepdims", false)?;
     let last = a.bool_or("select_last_index", false)?;
     let (x, y) = (cx.input(0), cx.out(0));
-    let attrs = vec![attr_int("axis", axis), attr_int("keepdims", keepdims as i64), attr_int("select_last_index", last as i64)];
+    let attrs =
+        vec![attr_int("axis", axis), attr_int("keepdims", keepdims as i64), attr_int("select_last_index", last as i64)];
     cx.node(op_type, &[&x], &[&y], attrs);
     Ok(())
 }
@@ -71,7 +72,12 @@ fn cumsum(cx: &mut OpCx) -> Result<(), String> {
     let (exclusive, reverse) = (a.bool_or("exclusive", false)?, a.bool_or("reverse", false)?);
     let (x, y) = (cx.input(0), cx.out(0));
     let axis = cx.scalar(tessera_ir::DType::I64, axis as f64)?;
-    cx.node("CumSum", &[&x, &axis], &[&y], vec![attr_int("exclusive", exclusive as i64), attr_int("reverse", reverse as i64)]);
+    cx.node(
+        "CumSum",
+        &[&x, &axis],
+        &[&y],
+        vec![attr_int("exclusive", exclusive as i64), attr_int("reverse", reverse as i64)],
+    );
     Ok(())
 }
 

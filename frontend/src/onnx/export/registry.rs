@@ -37,7 +37,8 @@ mod tests {
     #[test]
     fn every_graph_op_has_exactly_one_emitter_or_none() {
         let mut seen = std::collections::HashSet::new();
-        let repeated: Vec<&str> = FAMILIES.iter().flat_map(|f| f.iter().map(|(n, _)| *n)).filter(|n| !seen.insert(*n)).collect();
+        let repeated: Vec<&str> =
+            FAMILIES.iter().flat_map(|f| f.iter().map(|(n, _)| *n)).filter(|n| !seen.insert(*n)).collect();
         assert!(repeated.is_empty(), "registered twice: {repeated:?}");
         let known: Vec<&str> = tessera_ir::dialect::all_ops().map(|op| op.name()).collect();
         let stray: Vec<&&str> = seen.iter().filter(|n| !known.contains(n)).collect();

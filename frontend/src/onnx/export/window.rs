@@ -3,13 +3,15 @@
 //! "sum" an `AveragePool` counting the padding, times the window size.
 //! Padding ONNX pools refuse (as large as the window) is written as an
 //! explicit `Pad` with the reduction's identity; negative padding crops
-//! with a `Slice`. A window over the batch or channel axes has no ONNX
-//! equivalent. (The compact MaxPool/AveragePool forms are recognised in
-//! `compact`.)
+//! with a `Slice`. A window over the batch or channel axes (LRN's sum over
+//! channels) pools a view with two size-1 axes in front. (The compact
+//! MaxPool/AveragePool forms are recognised in `compact`.)
 
 use super::cx::{attr_int, attr_ints, attr_str, OpCx};
 use super::registry::Emit;
-use tessera_ir::DType;
+use super::shape::reshape_shape;
+use tessera_ir::infer::InferCx;
+use tessera_ir::{DType, Dim};
 
 /// A pooling window over the spatial axes.
 pub(super) struct Pool {
@@ -28,27 +30,45 @@ pub(super) struct Pool {
 impl Pool {
     /// The spatial window of a `tg.reduce_window` on a tensor of `rank`;
     /// an error when the window touches the batch or channel axes.
-    pub fn read(a: &tessera_ir::infer::InferCx, rank: usize) -> Result<Pool, String> {
-        let window = a.ints("window")?;
-        let strides = a.ints_or("strides", vec![1; rank])?;
-        let dilations = a.ints_or("dilations", vec![1; rank])?;
-        let low = a.ints_or("pad_low", vec![0; rank])?;
-        let high = a.ints_or("pad_high", vec![0; rank])?;
-        let lists = [&window, &strides, &dilations, &low, &high];
-        if rank < 3 || lists.iter().any(|l| l.len() != rank) {
-            return Err(format!("ONNX pooling needs a tensor of rank 3 or more with one window entry per axis (rank {rank})"));
+    pub fn read(a: &InferCx, rank: usize) -> Result<Pool, String> {
+        let lists = Pool::lists(a, rank)?;
+        if rank < 3 || !Pool::spatial_only(&lists) {
+            return Err("the window touches the batch or channel axes".to_string());
         }
-        let lead_default = [1, 1, 1, 0, 0];
-        if lists.iter().zip(lead_default).any(|(l, d)| l[0] != d || l[1] != d) {
-            return Err("a window over the batch or channel axes has no ONNX pooling equivalent".to_string());
+        Ok(Pool::from_lists(&lists, 2))
+    }
+
+    /// The window, strides, dilations and pads of a `tg.reduce_window` on
+    /// a tensor of `rank`, one entry per axis each.
+    fn lists(a: &InferCx, rank: usize) -> Result<[Vec<i64>; 5], String> {
+        let lists = [
+            a.ints("window")?,
+            a.ints_or("strides", vec![1; rank])?,
+            a.ints_or("dilations", vec![1; rank])?,
+            a.ints_or("pad_low", vec![0; rank])?,
+            a.ints_or("pad_high", vec![0; rank])?,
+        ];
+        if lists.iter().any(|l| l.len() != rank) {
+            return Err(format!("the window needs one entry per axis of the rank-{rank} input"));
         }
-        Ok(Pool {
-            kernel: window[2..].to_vec(),
-            strides: strides[2..].to_vec(),
-            dilations: dilations[2..].to_vec(),
-            low: low[2..].to_vec(),
-            high: high[2..].to_vec(),
-        })
+        Ok(lists)
+    }
+
+    /// Whether the window leaves the first two (batch and channel) axes alone.
+    fn spatial_only(lists: &[Vec<i64>; 5]) -> bool {
+        lists.iter().zip([1, 1, 1, 0, 0]).all(|(l, d)| l.len() >= 2 && l[0] == d && l[1] == d)
+    }
+
+    /// The pool over the axes of `lists` from `first` on.
+    fn from_lists(lists: &[Vec<i64>; 5], first: usize) -> Pool {
+        let [window, strides, dilations, low, high] = lists;
+        Pool {
+            kernel: window[first..].to_vec(),
+            strides: strides[first..].to_vec(),
+            dilations: dilations[first..].to_vec(),
+            low: low[first..].to_vec(),
+            high: high[first..].to_vec(),
+        }
     }
 
     /// Whether ONNX pools accept the padding as it is (each pad non-negative
@@ -118,12 +138,24 @@ fn explicit_pads(cx: &mut OpCx, x: String, pool: &mut Pool, dtype: DType, identi
     Ok(cx.node1("Pad", &[&x, &pads, &value], vec![attr_str("mode", "constant")]))
 }
 
+/// A pool over the spatial axes; a window touching the batch or channel
+/// axes pools a view with two leading size-1 axes added, all of whose
+/// original axes are then spatial.
 fn reduce_window(cx: &mut OpCx) -> Result<(), String> {
-    let xt = cx.input_ty(0)?;
+    let (xt, yt) = (cx.input_ty(0)?, cx.out_type()?);
     let kind = cx.attrs().choice("kind", &["sum", "max", "min"], "sum")?.to_string();
-    let mut pool = Pool::read(&cx.attrs(), xt.rank())?;
+    let lists = Pool::lists(&cx.attrs(), xt.rank())?;
+    let lifted = xt.rank() < 3 || !Pool::spatial_only(&lists);
+    let mut pool = Pool::from_lists(&lists, if lifted { 0 } else { 2 });
     let dtype = xt.dtype;
-    let (x, y) = (cx.input(0), cx.out(0));
+    let (mut x, y) = (cx.input(0), cx.out(0));
+    if lifted {
+        let mut view = vec![Dim::Known(1), Dim::Known(1)];
+        view.extend(xt.dims.iter().cloned());
+        let (shape, allowzero) = reshape_shape(cx, &xt.dims, &view)?;
+        x = cx.node1("Reshape", &[&x, &shape], if allowzero { vec![attr_int("allowzero", 1)] } else { vec![] });
+    }
+    let pooled = if lifted { cx.temp() } else { y.clone() };
     match kind.as_str() {
         "max" | "min" => {
             let max_pool_ok = dtype.is_float() || matches!(dtype, DType::I8 | DType::U8);
@@ -134,9 +166,9 @@ fn reduce_window(cx: &mut OpCx) -> Result<(), String> {
             let source = explicit_pads(cx, source, &mut pool, dtype, lowest(dtype))?;
             if kind == "min" {
                 let m = cx.node1("MaxPool", &[&source], pool.attrs());
-                cx.node("Neg", &[&m], &[&y], vec![]);
+                cx.node("Neg", &[&m], &[&pooled], vec![]);
             } else {
-                cx.node("MaxPool", &[&source], &[&y], pool.attrs());
+                cx.node("MaxPool", &[&source], &[&pooled], pool.attrs());
             }
         }
         _ => {
@@ -151,8 +183,14 @@ fn reduce_window(cx: &mut OpCx) -> Result<(), String> {
             attrs.push(attr_int("count_include_pad", 1));
             let mean = cx.node1("AveragePool", &[&source], attrs);
             let size = cx.scalar(dtype, pool.kernel.iter().product::<i64>() as f64)?;
-            cx.node("Mul", &[&mean, &size], &[&y], vec![]);
+            cx.node("Mul", &[&mean, &size], &[&pooled], vec![]);
         }
+    }
+    if lifted {
+        let mut view = vec![Dim::Known(1), Dim::Known(1)];
+        view.extend(yt.dims.iter().cloned());
+        let (shape, allowzero) = reshape_shape(cx, &view, &yt.dims)?;
+        cx.node("Reshape", &[&pooled, &shape], &[&y], if allowzero { vec![attr_int("allowzero", 1)] } else { vec![] });
     }
     Ok(())
 }

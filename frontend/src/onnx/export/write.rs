@@ -57,7 +57,8 @@ pub fn write_model(path: &Path, model: &ModelProto, external_data_threshold: u64
         }
         Ok(())
     })?;
-    let shell = ModelProto { graph: graph.map(|g| graph_with(g, std::mem::take(&mut moved))), ..model_without_graph(model) };
+    let shell =
+        ModelProto { graph: graph.map(|g| graph_with(g, std::mem::take(&mut moved))), ..model_without_graph(model) };
     write_atomically(path, |w| w.write_all(&shell.encode_to_vec()))
 }
 

@@ -98,17 +98,11 @@ pub static INDEX_DIV: IndexBinary =
 pub static INDEX_REM: IndexBinary =
     IndexBinary::new("k.index_rem", "the remainder of a / b on indices, with a's sign", Traits::NONE);
 /// The smaller of two indices.
-pub static INDEX_MIN: IndexBinary = IndexBinary::new(
-    "k.index_min",
-    "the smaller of two indices",
-    Traits::COMMUTATIVE.union(Traits::IDEMPOTENT),
-);
+pub static INDEX_MIN: IndexBinary =
+    IndexBinary::new("k.index_min", "the smaller of two indices", Traits::COMMUTATIVE.union(Traits::IDEMPOTENT));
 /// The larger of two indices.
-pub static INDEX_MAX: IndexBinary = IndexBinary::new(
-    "k.index_max",
-    "the larger of two indices",
-    Traits::COMMUTATIVE.union(Traits::IDEMPOTENT),
-);
+pub static INDEX_MAX: IndexBinary =
+    IndexBinary::new("k.index_max", "the larger of two indices", Traits::COMMUTATIVE.union(Traits::IDEMPOTENT));
 
 #[cfg(test)]
 mod tests {

@@ -33,13 +33,12 @@ pub struct For;
 
 impl OpDef for For {
     fn spec(&self) -> &OpSpec {
-        const SPEC: OpSpec =
-            OpSpec::new("k.for", "runs the body for i from lo while i < hi by step, carrying values")
-                .traits(Traits::NONE)
-                .operands(Arity::AtLeast(3))
-                .results(Arity::AtLeast(0))
-                .regions(1)
-                .attrs(&[AttrSpec::opt("parallel", AttrKind::Bool)]);
+        const SPEC: OpSpec = OpSpec::new("k.for", "runs the body for i from lo while i < hi by step, carrying values")
+            .traits(Traits::NONE)
+            .operands(Arity::AtLeast(3))
+            .results(Arity::AtLeast(0))
+            .regions(1)
+            .attrs(&[AttrSpec::opt("parallel", AttrKind::Bool)]);
         &SPEC
     }
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {

@@ -50,7 +50,10 @@ impl OpDef for Alloc {
     fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
         let dims = cx.shape("shape")?;
         if dims.contains(&Dim::Unknown) {
-            return Err(format!("shape {} has a '?' dim; an allocation needs static or symbolic dims", show_dims(&dims)));
+            return Err(format!(
+                "shape {} has a '?' dim; an allocation needs static or symbolic dims",
+                show_dims(&dims)
+            ));
         }
         Ok(vec![Type::Buffer(TensorType::new(dims, cx.dtype("dtype")?))])
     }

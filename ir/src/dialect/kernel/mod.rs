@@ -28,7 +28,8 @@
 //! }
 //! ```
 //!
-//! Values have one of three kinds of type: `buffer<dims x dtype>` (memory,
+//! (`tests/fixtures/ops/kernel/loops.tir` holds this function, checked by
+//! the test suite.) Values have one of three kinds of type: `buffer<dims x dtype>` (memory,
 //! row-major, dims static or symbolic), `index` (a signed 64-bit loop
 //! counter or extent), or a scalar dtype (`f32`, `i1`, ...: one element).
 //!
