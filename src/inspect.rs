@@ -14,12 +14,12 @@ use tessera_ir::Module;
 /// Blobs above this many bytes are shown as a size and a hash.
 const ELIDE_OVER: usize = 1024;
 
-/// The report for a `.tir` or `.onnx` file. For ONNX, the operator
+/// The report for a `.tir`, `.tsr` or `.onnx` file. For ONNX, the operator
 /// coverage comes first and an import failure (unsupported operators) is
 /// part of the report rather than an error.
 pub fn inspect_file(path: &Path) -> Result<String, Failure> {
     if path.extension().is_none_or(|e| e != "onnx") {
-        let loaded = crate::load(path)?;
+        let loaded = crate::model::load_ir(path)?;
         let verified = VerifiedModule::new(loaded.module.clone()).map_err(|d| loaded.render(&d))?;
         return Ok(report(verified.module()));
     }

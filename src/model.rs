@@ -1,16 +1,17 @@
-//! Models as the CLI sees them: loaded from ONNX (`.onnx`) or tessera's
-//! text IR (`.tir`), with named inputs and outputs, and runnable on named
-//! tensors.
+//! Models as the CLI sees them: loaded from ONNX (`.onnx`), tessera's
+//! text IR (`.tir`) or its model language (`.tsr`), with named inputs and
+//! outputs, and runnable on named tensors.
 //!
 //! An ONNX model is imported when it runs, with the input values at hand:
 //! inputs that determine shapes (axes, pads, a target shape, `k`) are then
 //! specialised to their values, as a JIT does.
 
-use crate::Failure;
+use crate::{Failure, Loaded};
 use std::path::Path;
 use tessera_frontend::onnx::import::{graph_inputs, import_model, import_model_specialized};
 use tessera_frontend::onnx::load_model;
 use tessera_frontend::onnx::proto::ModelProto;
+use tessera_frontend::tsr::{compile_tsr, source_map};
 use tessera_ir::tensor::Tensor;
 use tessera_ir::verify::VerifiedModule;
 use tessera_ir::{Dim, Type};
@@ -28,9 +29,10 @@ enum Source {
 }
 
 impl Model {
-    /// Loads `.onnx`, or `.tir` (its first function; inputs named after the
-    /// argument names, outputs `output_<i>`). ONNX models are imported once
-    /// here so that unsupported operators are reported before any input is read.
+    /// Loads `.onnx`, or `.tir` / `.tsr` (its first function, for `.tsr` its
+    /// first `model`; inputs named after the argument names, outputs
+    /// `output_<i>`). ONNX models are imported once here so that
+    /// unsupported operators are reported before any input is read.
     pub fn load(path: &Path) -> Result<Model, Failure> {
         if path.extension().is_some_and(|e| e == "onnx") {
             let proto = load_model(path).map_err(|d| Failure(d.to_string()))?;
@@ -42,7 +44,7 @@ impl Model {
             let inputs = graph_inputs(&proto).map_err(|d| Failure(d.to_string()))?;
             return Ok(Model { source: Source::Onnx(Box::new(proto)), inputs });
         }
-        let loaded = crate::load(path)?;
+        let loaded = load_ir(path)?;
         let module = VerifiedModule::new(loaded.module.clone()).map_err(|d| loaded.render(&d))?;
         let func = module
             .module()
@@ -98,6 +100,21 @@ impl Model {
             check_input(name, ty, value)?;
         }
         Ok(())
+    }
+}
+
+/// Reads a file as IR: `.tsr` is compiled (each `model` becomes a
+/// function), anything else is parsed as `.tir`.
+pub fn load_ir(path: &Path) -> Result<Loaded, Failure> {
+    if path.extension().is_none_or(|e| e != "tsr") {
+        return crate::load(path);
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| Failure(format!("error: cannot read {}: {e}", path.display())))?;
+    let name = path.display().to_string();
+    let sources = source_map(&name, &text);
+    match compile_tsr(&text, &name) {
+        Ok(module) => Ok(Loaded { module, sources }),
+        Err(diags) => Err(Failure(diags.render(&sources))),
     }
 }
 

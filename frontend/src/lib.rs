@@ -7,3 +7,4 @@
 
 pub mod npy;
 pub mod onnx;
+pub mod tsr;

@@ -12,7 +12,8 @@
 //! Memory is a list of buffers addressed by handle; a buffer value is a
 //! handle, so two values may name the same memory. Indices are `i64`;
 //! scalars are rank-0 [`Tensor`]s, computed by the graph op that `k.apply`
-//! and `k.cast` name, with that op's own evaluation hook. The interpreter
+//! names (`tg.cast` for `k.cast` and `k.index_cast`), with that op's own
+//! evaluation hook. The interpreter
 //! is strict where generated code would be silently wrong: an index out of
 //! bounds, a read of an element never written, a store into a read-only
 //! buffer, index overflow, a non-positive loop step and an output element
@@ -360,10 +361,14 @@ impl<'m> Machine<'m> {
             KernelOp::Constant => {
                 Val::Scalar(dense(&data.attrs).map(Tensor::from).ok_or_else(|| fail("no dense 'value'".into()))?)
             }
-            KernelOp::Apply | KernelOp::Cast => {
-                let def =
-                    if kind == KernelOp::Cast { &CAST as OpRef } else { applied_op(&data.attrs).map_err(fail)? };
-                let inputs = data.operands.iter().map(|&v| self.scalar(op, v)).collect::<Result<Vec<_>, _>>()?;
+            KernelOp::Apply | KernelOp::Cast | KernelOp::IndexCast => {
+                let def = if kind == KernelOp::Apply { applied_op(&data.attrs).map_err(fail)? } else { &CAST as OpRef };
+                let inputs = if kind == KernelOp::IndexCast {
+                    let i = self.index(op, data.operands[0])?;
+                    vec![Tensor::new(DType::I64, Vec::new(), Data::Int(vec![i])).map_err(fail)?]
+                } else {
+                    data.operands.iter().map(|&v| self.scalar(op, v)).collect::<Result<Vec<_>, _>>()?
+                };
                 let ty = result.map(|r| func.ty(r));
                 let Some(Type::Scalar(dtype)) = ty else {
                     return Err(fail("the result is not a scalar (invalid IR)".into()));

@@ -50,7 +50,7 @@ func @row_sums(%x: buffer<2x3xi32>, %out0: buffer<2xi32>) {
   }
   tg.return
 }
-func @strided(%out0: buffer<i64>, %out1: buffer<i64>) {
+func @strided(%out0: buffer<i64>, %out1: buffer<i64>, %out2: buffer<u8>) {
   %c0 = k.index_constant {value = 0}
   %c1 = k.index_constant {value = 1}
   %c3 = k.index_constant {value = 3}
@@ -68,12 +68,15 @@ func @strided(%out0: buffer<i64>, %out1: buffer<i64>) {
     tg.yield %s
   }
   k.store %four, %out0
+  %m = k.index_constant {value = -1}
+  %as_u8 = k.index_cast %m {to = u8}
   k.for %c0, %c3, %c1 {parallel = true} {
   ^bb2(%i: index):
     %v = k.constant {value = dense<7> : tensor<i64>}
     k.store %v, %out1
     tg.yield
   }
+  k.store %as_u8, %out2
   tg.return
 }
 ";
@@ -107,6 +110,7 @@ fn carried_values_and_strides() {
     let out = KernelEvaluator::new(&m).run("strided", vec![]).unwrap();
     assert_eq!(out[0].to_i64s(), [4], "0, 3, 6, 9");
     assert_eq!(out[1].to_i64s(), [7]);
+    assert_eq!(out[2].to_i64s(), [255], "an index converts as tg.cast converts an i64");
 }
 
 #[test]

@@ -20,3 +20,4 @@ mod onnx_export;
 mod ops;
 mod passes;
 mod roundtrip;
+mod tsr;

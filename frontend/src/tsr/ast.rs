@@ -34,6 +34,8 @@ pub struct Ident {
 pub struct Program {
     /// `fn` and `model` definitions, in source order.
     pub items: Vec<Item>,
+    /// The names of items whose header failed to parse (calls to them report nothing more).
+    pub broken: Vec<String>,
 }
 
 /// Whether an item is a model (an entry point with parameters) or a function.

@@ -166,12 +166,13 @@ impl Emit for TypeEmit {
 pub struct Functions<'p> {
     user: HashMap<&'p str, &'p Item>,
     std: HashMap<&'p str, &'p Item>,
+    broken: HashSet<&'p str>,
 }
 
 impl<'p> Functions<'p> {
     /// Indexes both programs; a name defined twice in the user's file is an error.
     pub fn new(user: &'p Program, std: &'p Program, sources: &[SourceFile]) -> (Functions<'p>, Vec<Diag>) {
-        let mut f = Functions::default();
+        let mut f = Functions { broken: user.broken.iter().map(String::as_str).collect(), ..Functions::default() };
         let mut diags = Vec::new();
         for (program, table, source) in [(user, &mut f.user, &sources[USER]), (std, &mut f.std, &sources[STD])] {
             for item in &program.items {
@@ -181,6 +182,11 @@ impl<'p> Functions<'p> {
             }
         }
         (f, diags)
+    }
+
+    /// Whether the user's item `name` failed to parse (so calls to it are not errors of their own).
+    pub fn is_broken(&self, name: &str) -> bool {
+        self.broken.contains(name)
     }
 
     /// The function `name` as seen from code in `source`: the user's own
@@ -678,12 +684,18 @@ impl<'p, E: Emit> Checker<'p, E> {
             }
         }
         for (d, axis) in dims.iter().zip(map) {
-            if let (DimExpr::Size(Expr { kind: ExprKind::Name(n), .. }), Some(axis)) = (d, axis) {
-                if self.lookup(n).is_none() {
-                    self.define(n, Val::Static(Static::from_dim(&actual.dims[axis])));
-                    self.frame_mut().binders.insert(n.clone(), binder.to_string());
-                }
+            let (DimExpr::Size(e), Some(axis)) = (d, axis) else { continue };
+            let Some((n, k)) = scaled_name(e) else { continue };
+            if self.lookup(n).is_some() {
+                continue;
             }
+            let got = &actual.dims[axis];
+            let value = match got {
+                Dim::Unknown => Dim::Unknown,
+                _ => got.div_exact(&Dim::Known(k)).ok_or_else(|| format!("axis {axis} is {got}, not a multiple of {k}"))?,
+            };
+            self.define(n, Val::Static(Static::from_dim(&value)));
+            self.frame_mut().binders.insert(n.clone(), binder.to_string());
         }
         Ok(())
     }
@@ -707,6 +719,7 @@ impl<'p, E: Emit> Checker<'p, E> {
             let got = &actual.dims[axis];
             if !dims_agree(std::slice::from_ref(&expected), std::slice::from_ref(got)) {
                 let from = match &e.kind {
+                    ExprKind::Name(n) if expected.to_string() == *n => String::new(),
                     ExprKind::Name(n) => self
                         .frame()
                         .and_then(|f| f.binders.get(n))
@@ -866,31 +879,37 @@ impl<'p, E: Emit> Checker<'p, E> {
     }
 
     fn param_stmt(&mut self, name: &Ident, ty: &TypeExpr, init: &Expr) {
+        let v = self.param_value(name, ty, init).map_or(Val::Error, Val::Tensor);
+        self.define(&name.name, v);
+    }
+
+    /// Declares a model parameter and reads it.
+    fn param_value(&mut self, name: &Ident, ty: &TypeExpr, init: &Expr) -> Option<TVal<E::V>> {
         let model = match self.frame() {
             Some(Frame { model: Some(m), scopes, .. }) if scopes.len() == 1 => m.clone(),
             Some(Frame { model: Some(_), .. }) => {
                 self.error(name.span, "parameters are declared at the top of a model's body, not in a loop or branch");
-                return;
+                return None;
             }
             _ => {
                 self.error(name.span, "only models declare parameters; pass weights to a fn as arguments");
-                return;
+                return None;
             }
         };
         let full = format!("{model}.{}", name.name);
         if self.params.iter().any(|p| p.name == full) {
             self.error(name.span, format!("parameter '{}' is declared twice", name.name));
-            return;
+            return None;
         }
-        let Some(ty) = self.param_type(ty) else { return };
-        let Some(init) = self.initialiser(init, &ty) else { return };
+        let ty = self.param_type(ty)?;
+        let init = self.initialiser(init, &ty)?;
         let loc = self.loc(name.span);
         let value = if self.emit.lowering() {
             match init.values(&ty, &full) {
                 Ok(v) => Some(v),
                 Err(e) => {
                     self.error(name.span, e);
-                    return;
+                    return None;
                 }
             }
         } else {
@@ -898,7 +917,8 @@ impl<'p, E: Emit> Checker<'p, E> {
         };
         self.params.push(Param { name: full.clone(), ty: ty.clone(), init: value, loc: loc.clone() });
         let t = self.emit.param(&full, &ty, &loc);
-        self.define(&name.name, Val::Tensor(t));
+        self.emit.name(&t.v.clone(), &name.name);
+        Some(t)
     }
 
     /// A parameter's type: every dim a number known now.
@@ -994,8 +1014,10 @@ impl<'p, E: Emit> Checker<'p, E> {
         let mut args = args.into_iter();
         let (Some(counter), Some(cond_arg)) = (args.next(), args.next()) else { return };
         for ((n, _, _), a) in carried.iter().zip(args) {
+            self.emit.name(&a.v, n);
             self.define(n, Val::Tensor(a));
         }
+        self.emit.name(&counter.v, &var.name);
         let counter = match lo_v {
             Some(0) => Val::Tensor(counter),
             _ => {
@@ -1179,6 +1201,9 @@ impl<'p, E: Emit> Checker<'p, E> {
         }
         if let Some(v) = builtins::call(self, &callee.name, vals, span) {
             return v;
+        }
+        if self.funcs.is_broken(&callee.name) {
+            return Val::Error;
         }
         if Init::is_initialiser(&callee.name) {
             self.error(span, format!("'{}' initialises a parameter: write `param w: f32[...] = {}(...)`", callee.name, callee.name));
@@ -1447,6 +1472,24 @@ fn static_of_kind(k: StaticKind, s: Static) -> Option<Static> {
         (StaticKind::Float, Static::Int(v)) => Some(Static::Float(v as f64)),
         (StaticKind::Float, s @ Static::Float(_)) => Some(s),
         (StaticKind::Bool, s @ Static::Bool(_)) => Some(s),
+        _ => None,
+    }
+}
+
+/// The name a dim pattern binds and the factor it is scaled by: `N` is
+/// `(N, 1)`, `4 * H` and `H * 4` are `(H, 4)`.
+fn scaled_name(e: &Expr) -> Option<(&String, u64)> {
+    let factor = |x: &Expr| match x.kind {
+        ExprKind::Int(k) if k > 0 => Some(k as u64),
+        _ => None,
+    };
+    match &e.kind {
+        ExprKind::Name(n) => Some((n, 1)),
+        ExprKind::Binary(BinOp::Mul, a, b) => match (&a.kind, &b.kind) {
+            (ExprKind::Name(n), _) => Some((n, factor(b)?)),
+            (_, ExprKind::Name(n)) => Some((n, factor(a)?)),
+            _ => None,
+        },
         _ => None,
     }
 }

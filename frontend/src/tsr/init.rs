@@ -125,7 +125,7 @@ impl Init {
             _ => Init::He { seed: seed(0)? },
         };
         if !matches!(init, Init::Full(_)) && !ty.dtype.is_float() {
-            return Err(format!("'{name}' draws random floats; a {} parameter takes zeros(), ones() or full(v)", dtype_name(ty.dtype)));
+            return Err(format!("'{name}' draws random floats; a parameter of dtype {} takes zeros(), ones() or full(v)", dtype_name(ty.dtype)));
         }
         Ok(init)
     }
@@ -276,7 +276,7 @@ mod tests {
         assert!(err("glorot", &[], &i).contains("draws random floats"));
         assert!(err("uniform", &[Static::Int(0)], &f).contains("needs an argument 'hi'"));
         assert!(err("xavier", &[], &f).starts_with("unknown initialiser 'xavier'"));
-        assert!(err("full", &[Static::Float(0.5)], &i).contains("cannot be a i64 value"));
+        assert!(err("full", &[Static::Float(0.5)], &i).contains("is not a value of dtype i64"));
         assert!(err("he", &[Static::Int(-1)], &f).contains("non-negative"));
         assert!(err("zeros", &[], &TensorType::of(&[1 << 20, 1 << 20], DType::F32)).contains("at most"));
         assert_eq!(fans(&[16, 3, 5, 5]), (75.0, 400.0));

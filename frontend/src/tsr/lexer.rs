@@ -102,6 +102,8 @@ pub enum Tok {
     Newline,
     /// The end of the file.
     Eof,
+    /// Text the lexer could not read (already reported).
+    Error,
 }
 
 impl Tok {
@@ -114,6 +116,7 @@ impl Tok {
             Tok::Str(_) => "a string",
             Tok::Newline => "the end of the line",
             Tok::Eof => "the end of the file",
+            Tok::Error => "unreadable text",
             Tok::Fn => "'fn'",
             Tok::Model => "'model'",
             Tok::Let => "'let'",
@@ -380,6 +383,7 @@ impl Lexer<'_> {
                 self.bump();
                 let shown = if c.is_control() { format!("{:?}", c) } else { format!("'{c}'") };
                 self.errors.push((self.span_from(start), format!("unexpected character {shown}")));
+                self.push(Tok::Error, start);
                 return;
             }
         };

@@ -282,7 +282,7 @@ impl<E: Emit> Checker<'_, E> {
                     sels.push(AxisSel::At(v));
                 }
                 IndexItem::Range { lo, hi, step, span: rs } => {
-                    let mut bound = |cx: &mut Self, e: &Option<super::ast::Expr>, what: &str| -> Result<Option<Option<i64>>, ()> {
+                    let bound = |cx: &mut Self, e: &Option<super::ast::Expr>, what: &str| -> Result<Option<Option<i64>>, ()> {
                         let Some(e) = e else { return Ok(None) };
                         match cx.expr(e) {
                             Val::Static(s) => cx.int_of(&s, what).map(Some).map_err(|m| cx.error(e.span, m)),

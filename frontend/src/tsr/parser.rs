@@ -115,7 +115,12 @@ impl Parser<'_> {
         Err(Reported)
     }
 
+    /// Reports what was found instead of `wanted`; nothing more on text
+    /// the lexer already reported.
     fn unexpected<T>(&mut self, wanted: &str) -> PResult<T> {
+        if self.peek() == &Tok::Error {
+            return Err(Reported);
+        }
         let found = self.peek().describe();
         self.error(self.span(), format!("expected {wanted}, found {found}"))
     }
@@ -149,18 +154,14 @@ impl Parser<'_> {
     // ---- recovery ----
 
     /// Skips to the end of the current statement: a newline or `;` outside
-    /// brackets (consumed), or a `}` closing the block, `fn`, `model` or the
-    /// end of the file (not consumed).
+    /// brackets, a `}` closing the block, `fn`, `model` or the end of the
+    /// file (none of them consumed).
     fn recover_statement(&mut self) {
         let mut depth = 0usize;
         loop {
             match self.peek() {
                 Tok::Eof | Tok::Fn | Tok::Model => return,
-                Tok::Newline | Tok::Semi if depth == 0 => {
-                    self.bump();
-                    return;
-                }
-                Tok::RBrace if depth == 0 => return,
+                Tok::Newline | Tok::Semi | Tok::RBrace if depth == 0 => return,
                 Tok::LParen | Tok::LBracket | Tok::LBrace => depth += 1,
                 Tok::RParen | Tok::RBracket | Tok::RBrace => depth = depth.saturating_sub(1),
                 _ => {}
@@ -169,9 +170,21 @@ impl Parser<'_> {
         }
     }
 
-    /// Skips to the next `fn` or `model`.
+    /// Skips to the next `fn` or `model`; a body met on the way is parsed
+    /// (for its own errors) and dropped.
     fn recover_item(&mut self) {
-        while !matches!(self.peek(), Tok::Eof | Tok::Fn | Tok::Model) {
+        let mut depth = 0usize;
+        loop {
+            match self.peek() {
+                Tok::Eof | Tok::Fn | Tok::Model => return,
+                Tok::LBrace if depth == 0 => {
+                    let _ = self.block();
+                    return;
+                }
+                Tok::LParen | Tok::LBracket => depth += 1,
+                Tok::RParen | Tok::RBracket => depth = depth.saturating_sub(1),
+                _ => {}
+            }
             self.bump();
         }
     }
@@ -180,16 +193,26 @@ impl Parser<'_> {
 
     fn program(&mut self) -> Program {
         let mut items = Vec::new();
+        let mut broken = Vec::new();
         loop {
             while matches!(self.peek(), Tok::Newline | Tok::Semi) {
                 self.bump();
             }
             match self.peek() {
                 Tok::Eof => break,
-                Tok::Fn | Tok::Model => match self.item() {
-                    Ok(item) => items.push(item),
-                    Err(Reported) => self.recover_item(),
-                },
+                Tok::Fn | Tok::Model => {
+                    let name = match self.peek_at(1) {
+                        Tok::Ident(n) => Some(n.clone()),
+                        _ => None,
+                    };
+                    match self.item() {
+                        Ok(item) => items.push(item),
+                        Err(Reported) => {
+                            broken.extend(name);
+                            self.recover_item();
+                        }
+                    }
+                }
                 _ => {
                     let _ = self.unexpected::<()>("'fn' or 'model'");
                     self.bump();
@@ -197,7 +220,7 @@ impl Parser<'_> {
                 }
             }
         }
-        Program { items }
+        Program { items, broken }
     }
 
     fn item(&mut self) -> PResult<Item> {
@@ -342,10 +365,17 @@ impl Parser<'_> {
             Tok::Param => {
                 self.bump();
                 let name = self.ident("the parameter's name")?;
-                self.expect(Tok::Colon)?;
-                let ty = self.ty()?;
-                self.expect(Tok::Assign)?;
-                let init = self.expr()?;
+                let rest = |p: &mut Self| -> PResult<(TypeExpr, Expr)> {
+                    p.expect(Tok::Colon)?;
+                    let ty = p.ty()?;
+                    p.expect(Tok::Assign)?;
+                    Ok((ty, p.expr()?))
+                };
+                let (ty, init) = rest(self).unwrap_or_else(|Reported| {
+                    let span = self.span();
+                    self.recover_statement();
+                    (TypeExpr::Error(span), Expr { kind: ExprKind::Error, span })
+                });
                 Ok(Stmt::Param { name, ty, init })
             }
             Tok::Return => {
@@ -389,9 +419,18 @@ impl Parser<'_> {
         } else {
             (vec![self.ident("a name")?], false)
         };
-        let ty = if self.eat(&Tok::Colon) { Some(self.ty()?) } else { None };
-        self.expect(Tok::Assign)?;
-        let value = self.expr()?;
+        // Past the names, a failure still binds them (to an error), so that
+        // later uses of the names report nothing more.
+        let rest = |p: &mut Self| -> PResult<(Option<TypeExpr>, Expr)> {
+            let ty = if p.eat(&Tok::Colon) { Some(p.ty()?) } else { None };
+            p.expect(Tok::Assign)?;
+            Ok((ty, p.expr()?))
+        };
+        let (ty, value) = rest(self).unwrap_or_else(|Reported| {
+            let span = self.span();
+            self.recover_statement();
+            (None, Expr { kind: ExprKind::Error, span })
+        });
         Ok(Stmt::Let { names, tuple, ty, value })
     }
 

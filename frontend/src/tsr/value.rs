@@ -97,7 +97,7 @@ impl Static {
 
     /// The element of a rank-0 constant of `dtype` holding this number.
     pub fn scalar(&self, dtype: DType) -> Result<Scalar, String> {
-        let mismatch = || format!("{} cannot be a {} value", self.describe(), dtype_name(dtype));
+        let mismatch = || format!("{} is not a value of dtype {}", self.describe(), dtype_name(dtype));
         match (self, dtype) {
             (Static::Bool(b), DType::I1) => Ok(Scalar::Bool(*b)),
             (Static::Int(v), d) if d.is_float() => Ok(Scalar::from_f64(d, *v as f64)),

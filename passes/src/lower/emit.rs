@@ -293,6 +293,14 @@ impl<'a> Lowerer<'a> {
         self.emit1(&scalar::APPLY, args, Attrs::new().with("fn", Attr::Str(def.name().to_string())))
     }
 
+    /// Scalar `v` of dtype `from` as dtype `to` (`k.cast`, when they differ).
+    pub(crate) fn convert(&mut self, v: ValueId, from: DType, to: DType) -> Result<ValueId, Diag> {
+        if from == to {
+            return Ok(v);
+        }
+        self.emit1(&scalar::CAST, &[v], Attrs::new().with("to", Attr::DType(to)))
+    }
+
     /// Stores scalar `v` into `buf` at `idx`.
     pub(crate) fn store(&mut self, v: ValueId, buf: ValueId, idx: &[ValueId]) -> Result<(), Diag> {
         let mut operands = vec![v, buf];
@@ -394,5 +402,15 @@ impl<'a> Lowerer<'a> {
             .enumerate()
             .map(|(j, d)| if *d == Dim::Known(1) { self.index_const(0) } else { Ok(idx[lead + j]) })
             .collect()
+    }
+}
+
+/// The dtype reductions and dots of `dtype` accumulate in: f32 for the
+/// half-precision floats (as BLAS libraries and GPUs do; rounding a long sum
+/// to 8 or 11 bits after every step loses the result), else `dtype`.
+pub(crate) fn accumulator(dtype: DType) -> DType {
+    match dtype {
+        DType::F16 | DType::BF16 => DType::F32,
+        d => d,
     }
 }

@@ -1,11 +1,14 @@
-//! Ops that move elements: `tg.broadcast_to`, `tg.transpose`, `tg.reshape`
-//! and `tg.slice` map each result index to one operand index (so their
-//! readers compute them inline and no copy is made unless they are
-//! materialised); `tg.concat` and `tg.pad` (constant mode) write their
+//! Ops that place elements: `tg.broadcast_to`, `tg.transpose`,
+//! `tg.reshape`, `tg.slice` and `tg.reverse` map each result index to one
+//! operand index (so their readers compute them inline and no copy is made
+//! unless they are materialised), and `tg.iota` computes its element from
+//! its index; `tg.concat` and `tg.pad` (constant mode) write their
 //! destination with one loop nest per part.
 
 use super::emit::Lowerer;
+use tessera_ir::attr::{Attr, Attrs};
 use tessera_ir::dialect::graph::shape::SLICE_TO_END;
+use tessera_ir::dialect::kernel::scalar::INDEX_CAST;
 use tessera_ir::dialect::kernel::IndexOp;
 use tessera_ir::{Diag, Dim, OpId, ValueId};
 
@@ -29,6 +32,29 @@ pub(super) fn transpose(l: &mut Lowerer<'_>, op: OpId, idx: &[ValueId]) -> Resul
     let at: Option<Vec<ValueId>> = at.into_iter().collect();
     let at = at.ok_or_else(|| l.op_error(op, format!("perm {perm:?} is not a permutation")))?;
     l.element(x, &at)
+}
+
+/// `tg.reverse`: position `i` of a reversed axis of size `n` reads `n - 1 - i`.
+pub(super) fn reverse(l: &mut Lowerer<'_>, op: OpId, idx: &[ValueId]) -> Result<ValueId, Diag> {
+    let x = l.src.op(op).operands[0];
+    let dims = &l.tensor(x)?.dims;
+    let axes = l.with_cx(op, |cx| cx.axes("axes", dims.len()))?;
+    let mut at = idx.to_vec();
+    for a in axes {
+        // An empty static axis has no last position (and no iteration reads one).
+        let last = match dims[a].add_const(-1) {
+            Dim::Unknown => l.index_const(-1)?,
+            d => l.dim(&d)?,
+        };
+        at[a] = l.index_op(IndexOp::Sub, last, idx[a])?;
+    }
+    l.element(x, &at)
+}
+
+/// `tg.iota`: each element is its index along `axis`, converted to the dtype.
+pub(super) fn iota(l: &mut Lowerer<'_>, op: OpId, idx: &[ValueId]) -> Result<ValueId, Diag> {
+    let (axis, dtype) = l.with_cx(op, |cx| Ok((cx.axis("axis", idx.len())?, cx.dtype("dtype")?)))?;
+    l.emit1(&INDEX_CAST, &[idx[axis]], Attrs::new().with("to", Attr::DType(dtype)))
 }
 
 /// The row-major strides of `dims`, as dims.

@@ -1,9 +1,10 @@
 //! `tg.dot` as a plain loop nest: a parallel nest over the result (batch
 //! axes, then lhs's free axes, then rhs's) and a sequential nest over the
 //! contracting axes carrying the sum, with `tg.mul` and `tg.add` as the
-//! scalar functions. The register-blocked micro-kernel comes with codegen.
+//! scalar functions; f16 and bf16 accumulate in f32 and round once, at the
+//! store. The register-blocked micro-kernel comes with codegen.
 
-use super::emit::Lowerer;
+use super::emit::{accumulator, Lowerer};
 use tessera_ir::attr::Scalar;
 use tessera_ir::dialect::graph::elementwise::{ADD, MUL};
 use tessera_ir::infer::normalize_axes;
@@ -68,15 +69,19 @@ pub(super) fn dot(l: &mut Lowerer<'_>, op: OpId, dest: ValueId) -> Result<(), Di
     let out = l.extents(&l.tensor(l.result(op)?)?.dims)?;
     let contract: Vec<_> = lc.iter().map(|&x| at.dims[x].clone()).collect();
     let contract = l.extents(&contract)?;
-    let zero = l.scalar_const(Scalar::from_f64(at.dtype, 0.0), at.dtype)?;
+    let acc_dtype = accumulator(at.dtype);
+    let zero = l.scalar_const(Scalar::from_f64(acc_dtype, 0.0), acc_dtype)?;
     l.nest(&out, true, "i", Vec::new(), &mut |l, ivs, _| {
         let sum = l.nest(&contract, false, "r", vec![zero], &mut |l, kivs, acc| {
             let x = l.element(a, &gather(&lhs, ivs, kivs))?;
+            let x = l.convert(x, at.dtype, acc_dtype)?;
             let y = l.element(b, &gather(&rhs, ivs, kivs))?;
+            let y = l.convert(y, at.dtype, acc_dtype)?;
             let p = l.apply(&MUL, &[x, y])?;
             Ok(vec![l.apply(&ADD, &[acc[0], p])?])
         })?;
-        l.store(sum[0], dest, ivs)?;
+        let result = l.convert(sum[0], acc_dtype, at.dtype)?;
+        l.store(result, dest, ivs)?;
         Ok(Vec::new())
     })?;
     Ok(())

@@ -15,8 +15,9 @@
 //! **What each op becomes.** Each lowered graph op has a rule (`rules.rs`):
 //! - elementwise ops (unary, binary, comparisons, `tg.select`, `tg.cast`)
 //!   and the index remappings `tg.broadcast_to`, `tg.transpose`,
-//!   `tg.reshape` and `tg.slice` compute one result element from operand
-//!   elements (`elementwise.rs`, `layout.rs`);
+//!   `tg.reshape`, `tg.slice` and `tg.reverse` compute one result element
+//!   from operand elements, and `tg.iota` from its index (`elementwise.rs`,
+//!   `layout.rs`);
 //! - `tg.concat`, `tg.pad` (constant mode), `tg.reduce_{sum,prod,max,min}`
 //!   and `tg.dot` write their whole result with loop nests of their own
 //!   (`layout.rs`, `reduce.rs`, `linalg.rs`);
@@ -178,31 +179,18 @@ pub fn lower_func(src: &Func, symbols: &dyn SymbolTable) -> Result<Func, Diags> 
                 l.sources.insert(v, s);
             }
             _ if l.inline.contains(&v) => {}
-            lowering => {
-                let dest = match dests.get(&v) {
-                    Some(&d) => d,
-                    None => {
-                        let t = l.tensor(v)?;
-                        let d = l.alloc(t)?;
-                        if let Some(name) = src.value(v).name.clone() {
-                            l.name(d, name);
-                        }
-                        d
-                    }
-                };
-                match lowering {
-                    Lowering::Nest(f) => f(&mut l, op, dest)?,
-                    Lowering::Element(f) | Lowering::Remap(f) => {
-                        let bounds = l.extents(&l.tensor(v)?.dims)?;
-                        l.nest(&bounds, true, "i", Vec::new(), &mut |l, ivs, _| {
-                            let e = f(l, op, ivs)?;
-                            l.store(e, dest, ivs)?;
-                            Ok(Vec::new())
-                        })?;
-                    }
-                    Lowering::Source(_) => {}
-                }
-                l.sources.insert(v, Source::Buffer(dest));
+            Lowering::Nest(f) => {
+                let dest = destination(&mut l, v, &dests)?;
+                f(&mut l, op, dest)?;
+            }
+            Lowering::Element(f) | Lowering::Remap(f) => {
+                let dest = destination(&mut l, v, &dests)?;
+                let bounds = l.extents(&l.tensor(v)?.dims)?;
+                l.nest(&bounds, true, "i", Vec::new(), &mut |l, ivs, _| {
+                    let e = f(l, op, ivs)?;
+                    l.store(e, dest, ivs)?;
+                    Ok(Vec::new())
+                })?;
             }
         }
     }
@@ -217,6 +205,23 @@ pub fn lower_func(src: &Func, symbols: &dyn SymbolTable) -> Result<Func, Diags> 
     }
     l.emit(&RETURN, &[], Attrs::new(), Vec::new())?;
     Ok(l.func)
+}
+
+/// The buffer graph value `v` is materialised in, from now on read from:
+/// its output when it is returned, else a new temporary named after it.
+fn destination(l: &mut Lowerer<'_>, v: ValueId, dests: &HashMap<ValueId, ValueId>) -> Result<ValueId, Diag> {
+    let d = match dests.get(&v) {
+        Some(&d) => d,
+        None => {
+            let d = l.alloc(l.tensor(v)?)?;
+            if let Some(name) = l.src.value(v).name.clone() {
+                l.name(d, name);
+            }
+            d
+        }
+    };
+    l.sources.insert(v, Source::Buffer(d));
+    Ok(d)
 }
 
 /// The buffer type of a tensor type.

@@ -3,9 +3,10 @@
 //! ascending order, so elements combine in the reference's row-major
 //! order) carrying the accumulator, which starts at the operation's
 //! identity and combines through the graph op (`tg.add`, `tg.mul`,
-//! `tg.max`, `tg.min`) that defines its scalar semantics.
+//! `tg.max`, `tg.min`) that defines its scalar semantics. f16 and bf16
+//! accumulate in f32 and round once, at the store.
 
-use super::emit::Lowerer;
+use super::emit::{accumulator, Lowerer};
 use tessera_ir::attr::Scalar;
 use tessera_ir::dialect::graph::elementwise::{ADD, MAX, MIN, MUL};
 use tessera_ir::{DType, Diag, OpId, OpRef, ValueId};
@@ -66,7 +67,8 @@ fn reduce(
     let out = l.extents(&l.tensor(l.result(op)?)?.dims)?;
     let reduced: Vec<_> = axes.iter().map(|&a| xt.dims[a].clone()).collect();
     let reduced = l.extents(&reduced)?;
-    let init = l.scalar_const(identity(xt.dtype), xt.dtype)?;
+    let acc_dtype = accumulator(xt.dtype);
+    let init = l.scalar_const(identity(acc_dtype), acc_dtype)?;
     l.nest(&out, true, "i", Vec::new(), &mut |l, ivs, _| {
         let acc = l.nest(&reduced, false, "r", vec![init], &mut |l, rivs, acc| {
             let mut at = Vec::with_capacity(xt.rank());
@@ -81,9 +83,11 @@ fn reduce(
                 }
             }
             let v = l.element(x, &at)?;
+            let v = l.convert(v, xt.dtype, acc_dtype)?;
             Ok(vec![l.apply(combine, &[acc[0], v])?])
         })?;
-        l.store(acc[0], dest, ivs)?;
+        let result = l.convert(acc[0], acc_dtype, xt.dtype)?;
+        l.store(result, dest, ivs)?;
         Ok(Vec::new())
     })?;
     Ok(())

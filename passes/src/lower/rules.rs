@@ -68,6 +68,8 @@ static RULES: &[(OpRef, Rule)] = &[
     (&shape::TRANSPOSE, rule_of(Lowering::Remap(layout::transpose), always)),
     (&shape::RESHAPE, rule_of(Lowering::Remap(layout::reshape), always)),
     (&shape::SLICE, rule_of(Lowering::Remap(layout::slice), always)),
+    (&shape::REVERSE, rule_of(Lowering::Remap(layout::reverse), always)),
+    (&shape::IOTA, rule_of(Lowering::Element(layout::iota), always)),
     (&shape::CONCAT, rule_of(Lowering::Nest(layout::concat), always)),
     (&shape::PAD, rule_of(Lowering::Nest(layout::pad), always)),
     (&red::REDUCE_SUM, rule_of(Lowering::Nest(reduce::sum), always)),

@@ -373,6 +373,35 @@ fn slices_with_negative_and_strided_bounds() {
 }
 
 #[test]
+fn reverses_along_any_axes() {
+    let src = "func @f(%x: tensor<3 x N x 7 x i32>) -> (tensor<3 x N x 7 x i32>, tensor<3 x N x 7 x i32>, tensor<3 x N x 7 x i32>) {
+  %a = tg.reverse %x {axes = [1]}
+  %b = tg.reverse %x {axes = [0, -1]}
+  %c = tg.reverse %x {axes = []}
+  tg.return %a, %b, %c
+}";
+    check_each(src, "f", &[&[("N", 1)], &[("N", 5)], &[("N", 0)]], Tol::Exact);
+    let empty =
+        "func @g(%x: tensor<0x3xf32>) -> tensor<0x3xf32> {\n  %a = tg.reverse %x {axes = [0, 1]}\n  tg.return %a\n}";
+    check(empty, "g", &[], Tol::Exact);
+}
+
+#[test]
+fn iotas_of_every_dtype_fuse_into_their_reader() {
+    let src = "func @f(%x: tensor<N x 3 x f32>) -> (tensor<N x 3 x f32>, tensor<300xu8>, tensor<2049xf16>, tensor<4 x N x i64>) {
+  %i = tg.iota {shape = [N, 3], dtype = f32, axis = 0}
+  %y = tg.add %x, %i
+  %u = tg.iota {shape = [300], dtype = u8, axis = 0}
+  %h = tg.iota {shape = [2049], dtype = f16, axis = 0}
+  %k = tg.iota {shape = [4, N], dtype = i64, axis = 1}
+  tg.return %y, %u, %h, %k
+}";
+    let f = check_each(src, "f", N1_N5, Tol::Exact);
+    assert_eq!(count_named(&f, "k.alloc"), 0);
+    assert_eq!(count_named(&f, "k.index_cast"), 4);
+}
+
+#[test]
 fn concat_along_every_axis() {
     let src = "func @f(%a: tensor<3x N x 2 x f32>, %b: tensor<3 x N x 0 x f32>, %c: tensor<3 x N x 5 x f32>, %d: tensor<1 x N x 2 x f32>) -> (tensor<3 x N x 7 x f32>, tensor<4 x N x 2 x f32>, tensor<3 x 2*N x 2 x f32>) {
   %x = tg.concat %a, %b, %c {axis = 2}
@@ -422,6 +451,32 @@ fn reductions_match_in_order_and_identity() {
             _ => Tol::Exact,
         };
         check(&f32s, "g", &[], tol);
+    }
+}
+
+#[test]
+fn half_precision_sums_accumulate_in_f32() {
+    // 1 + 2^-8 * 256 in bf16: adding 2^-8 to 1 rounds back to 1 every time,
+    // so a bf16 accumulator stays at 1; the reference (and f32) reach 2.
+    let src = "func @f(%x: tensor<257xbf16>, %a: tensor<1x257xbf16>, %b: tensor<257x1xbf16>) -> (tensor<bf16>, tensor<1x1xbf16>, tensor<bf16>) {
+  %s = tg.reduce_sum %x {axes = [0]}
+  %d = tg.dot %a, %b {lhs_contract = [1], rhs_contract = [0]}
+  %m = tg.reduce_max %x {axes = [0]}
+  tg.return %s, %d, %m
+}";
+    let m = verified(src);
+    let lowered = lower(&m);
+    let mut x = vec![0.00390625; 257];
+    x[0] = 1.0;
+    let t = |shape: Vec<usize>| Tensor::from_f64(DType::BF16, shape, x.clone()).unwrap();
+    let ones = Tensor::from_f64(DType::BF16, vec![257, 1], vec![1.0; 257]).unwrap();
+    let out = KernelEvaluator::new(&lowered).run("f", vec![t(vec![257]), t(vec![1, 257]), ones]).unwrap();
+    assert_eq!((out[0].to_f64s(), out[1].to_f64s(), out[2].to_f64s()), (vec![2.0], vec![2.0], vec![1.0]));
+    let f = lowered.module().func("f").unwrap();
+    assert_eq!(count_named(f, "k.cast"), 7, "each operand widened, each result narrowed: 2 + 3 + 2");
+    for n in [1, 7, 33] {
+        let src = format!("func @g(%x: tensor<{n}x17xf16>, %y: tensor<17x3xf16>) -> (tensor<17xf16>, tensor<{n}x3xf16>) {{\n  %s = tg.reduce_sum %x {{axes = [0]}}\n  %d = tg.dot %x, %y {{lhs_contract = [1], rhs_contract = [0]}}\n  tg.return %s, %d\n}}");
+        check(&src, "g", &[], Tol::Close { rtol: 1e-3, atol: 1e-3 });
     }
 }
 

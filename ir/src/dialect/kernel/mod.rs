@@ -39,7 +39,8 @@
 //!   parameter, read-only), `k.load`, `k.store`;
 //! - scalars ([`scalar`]): `k.constant`, `k.apply` (a graph-dialect
 //!   elementwise op applied to scalars, so each scalar function is defined
-//!   once, by its graph op), `k.cast`;
+//!   once, by its graph op), `k.cast`, `k.index_cast` (an index as a
+//!   scalar);
 //! - indices ([`index`]): `k.index_constant` and `k.index_{add, sub, mul,
 //!   div, rem, min, max}`;
 //! - loops ([`loops`]): `k.for`, counting from a lower to an upper bound
@@ -88,6 +89,8 @@ pub enum KernelOp {
     Apply,
     /// `k.cast`: converts a scalar to another dtype.
     Cast,
+    /// `k.index_cast`: converts an index to a scalar.
+    IndexCast,
     /// `k.index_constant`: an index literal.
     IndexConstant,
     /// `k.index_*`: arithmetic on indices.
@@ -107,6 +110,7 @@ static KINDS: &[(OpRef, KernelOp)] = &[
     (&scalar::CONSTANT, KernelOp::Constant),
     (&scalar::APPLY, KernelOp::Apply),
     (&scalar::CAST, KernelOp::Cast),
+    (&scalar::INDEX_CAST, KernelOp::IndexCast),
     (&index::INDEX_CONSTANT, KernelOp::IndexConstant),
     (&index::INDEX_ADD, KernelOp::Index(IndexOp::Add)),
     (&index::INDEX_SUB, KernelOp::Index(IndexOp::Sub)),

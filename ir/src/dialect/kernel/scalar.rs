@@ -1,10 +1,12 @@
-//! Scalars: `k.constant`, `k.apply` and `k.cast`.
+//! Scalars: `k.constant`, `k.apply`, `k.cast` and `k.index_cast`.
 //!
 //! The kernel dialect has no arithmetic of its own: `k.apply` applies a
 //! graph-dialect elementwise op (`tg.add`, `tg.exp`, `tg.select`, ...) to
 //! scalars, and `k.cast` applies `tg.cast`. Each scalar function, with its
 //! rounding, wrapping and NaN rules, is therefore defined once, by its graph
 //! op, and the kernel interpreter evaluates it with that op's own hook.
+//! `k.index_cast` turns an index into a scalar the way `tg.cast` converts
+//! an `i64`.
 
 use super::scalar_operand;
 use crate::attr::{Attr, Attrs};
@@ -104,3 +106,26 @@ impl OpDef for Cast {
 
 /// The `k.cast` op.
 pub static CAST: Cast = Cast;
+
+/// `%f = k.index_cast %i {to = f32} : f32`: an index as a scalar of dtype
+/// `to`, converted as `tg.cast` converts an `i64` (integers wrap to their
+/// width, floats round to nearest, `i1` tests `!= 0`).
+pub struct IndexCast;
+
+impl OpDef for IndexCast {
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec =
+            OpSpec::new("k.index_cast", "the index converted to dtype `to`, as tg.cast converts an i64")
+                .attrs(&[AttrSpec::req("to", AttrKind::DType)]);
+        &SPEC
+    }
+    fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
+        match &cx.operands[0] {
+            Type::Index => Ok(vec![Type::Scalar(cx.dtype("to")?)]),
+            other => Err(format!("operand #0 must be an index, got {other}")),
+        }
+    }
+}
+
+/// The `k.index_cast` op.
+pub static INDEX_CAST: IndexCast = IndexCast;
