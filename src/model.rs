@@ -44,21 +44,9 @@ impl Model {
             let inputs = graph_inputs(&proto).map_err(|d| Failure(d.to_string()))?;
             return Ok(Model { source: Source::Onnx(Box::new(proto)), inputs });
         }
-        let loaded = load_ir(path)?;
-        let module = VerifiedModule::new(loaded.module.clone()).map_err(|d| loaded.render(&d))?;
-        let func = module
-            .module()
-            .funcs
-            .first()
-            .ok_or_else(|| Failure(format!("error: {} defines no function", path.display())))?;
-        let inputs = func
-            .args()
-            .iter()
-            .enumerate()
-            .map(|(i, &a)| (func.value(a).name.clone().unwrap_or_else(|| format!("input_{i}")), func.ty(a).clone()))
-            .collect();
-        let entry = func.name.clone();
-        Ok(Model { source: Source::Text { module, entry }, inputs })
+        let text = TextModel::load(path)?;
+        let inputs = text.input_names.into_iter().zip(text.input_types).collect();
+        Ok(Model { source: Source::Text { module: text.module, entry: text.entry }, inputs })
     }
 
     /// Runs the model on inputs given by name, checking every name, dtype
@@ -100,6 +88,43 @@ impl Model {
             check_input(name, ty, value)?;
         }
         Ok(())
+    }
+}
+
+/// A `.tir` or `.tsr` model: a verified module and the function that runs.
+pub struct TextModel {
+    /// The verified module.
+    pub module: VerifiedModule,
+    /// The entry function: the first function (for `.tsr`, the first `model`).
+    pub entry: String,
+    /// Input names (the argument names, or `input_<i>`).
+    pub input_names: Vec<String>,
+    /// Input types.
+    pub input_types: Vec<Type>,
+    /// Output names, `output_<i>`.
+    pub output_names: Vec<String>,
+}
+
+impl TextModel {
+    /// Loads and verifies a `.tir` or `.tsr` file.
+    pub fn load(path: &Path) -> Result<TextModel, Failure> {
+        let loaded = load_ir(path)?;
+        let module = VerifiedModule::new(loaded.module.clone()).map_err(|d| loaded.render(&d))?;
+        let func = module
+            .module()
+            .funcs
+            .first()
+            .ok_or_else(|| Failure(format!("error: {} defines no function", path.display())))?;
+        let input_names = func
+            .args()
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| func.value(a).name.clone().unwrap_or_else(|| format!("input_{i}")))
+            .collect();
+        let input_types = func.arg_types();
+        let output_names = (0..func.results.len()).map(|i| format!("output_{i}")).collect();
+        let entry = func.name.clone();
+        Ok(TextModel { module, entry, input_names, input_types, output_names })
     }
 }
 

@@ -1,1 +1,1 @@
-//! tessera-codegen: kernel dialect to LLVM IR and PTX, C libraries (not yet written; see README.md).
+//! tessera-codegen: placeholder while the crate builds.

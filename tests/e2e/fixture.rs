@@ -83,3 +83,24 @@ pub fn expected_errors(text: &str) -> Vec<Expected> {
     }
     out
 }
+
+/// Checks that `diags` holds exactly the errors `text` annotates (each on
+/// its line, containing its text); panics naming what is missing or extra.
+pub fn assert_expected_errors(name: &str, text: &str, diags: &tessera_ir::Diags, rendered: &str) {
+    let expected = expected_errors(text);
+    assert!(!expected.is_empty(), "{name} states no expected-error");
+    let mut used = vec![false; diags.0.len()];
+    let mut unmatched = Vec::new();
+    for e in &expected {
+        let hit = diags.0.iter().enumerate().position(|(i, d)| {
+            !used[i] && d.loc.file_pos().is_some_and(|(_, line, _)| line == e.line) && d.message.contains(&e.text)
+        });
+        match hit {
+            Some(i) => used[i] = true,
+            None => unmatched.push(format!("line {}: {{{{{}}}}}", e.line, e.text)),
+        }
+    }
+    assert!(unmatched.is_empty(), "{name}: expected errors not reported: {unmatched:#?}\nreported:\n{rendered}");
+    let extra: Vec<String> = diags.0.iter().zip(&used).filter(|(_, u)| !**u).map(|(d, _)| d.to_string()).collect();
+    assert!(extra.is_empty(), "{name}: unexpected diagnostics:\n{}", extra.join("\n"));
+}

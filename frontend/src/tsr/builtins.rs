@@ -27,7 +27,7 @@
 
 use super::ast::{BinOp, Span};
 use super::check::{ArgVal, Checker, Emit, TVal, Val};
-use super::value::{show, Static};
+use super::value::{dim_product, show, Static, MAX_SIZE};
 use tessera_ir::attr::{Attr, DenseAttr};
 use tessera_ir::dialect::graph::{elementwise as ew, index, linalg, reduce, shape, window};
 use tessera_ir::{Attrs, DType, Dim, OpRef, TensorType};
@@ -178,8 +178,11 @@ pub fn call<E: Emit>(cx: &mut Checker<'_, E>, name: &str, args: Vec<ArgVal<E::V>
     }))
 }
 
+/// How a unary math builtin folds a compile-time number.
+type Fold = fn(f64) -> f64;
+
 /// The primitive and compile-time fold of a unary math builtin.
-fn unary_def(name: &str) -> Option<(OpRef, Option<fn(f64) -> f64>)> {
+fn unary_def(name: &str) -> Option<(OpRef, Option<Fold>)> {
     Some(match name {
         "abs" => (&ew::ABS, Some(f64::abs)),
         "exp" => (&ew::EXP, Some(f64::exp)),
@@ -298,7 +301,8 @@ fn reduction<E: Emit>(cx: &mut Checker<'_, E>, name: &'static str, args: Vec<Arg
         Some(a) => cx.axes(&a, &x.ty, span).unwrap_or_default(),
         None => (0..x.ty.rank()).collect(),
     };
-    let count = axes.iter().fold(Dim::Known(1), |acc, &a| acc.mul(&x.ty.dims[a]));
+    let picked: Vec<Dim> = axes.iter().map(|&a| x.ty.dims[a].clone()).collect();
+    let count = dim_product(&picked).map_err(|e| (span, e))?;
     let divisor = match count {
         Dim::Known(n) => match cx.scalar(&Static::Float(n as f64), x.ty.dtype, span) {
             Some(d) => d,
@@ -357,14 +361,14 @@ pub fn reshape<E: Emit>(cx: &mut Checker<'_, E>, x: &TVal<E::V>, dims: &[Static]
             d => out.push(d.to_dim().map_err(|e| (span, e))?),
         }
     }
-    let total = x.ty.num_elements();
+    let total = dim_product(&x.ty.dims).map_err(|e| (span, e))?;
     let shown: Vec<String> = dims.iter().map(|d| match d {
         Static::Int(v) => v.to_string(),
         Static::Size(e) => e.to_string(),
         _ => "?".to_string(),
     }).collect();
     let target = format!("[{}]", shown.join(", "));
-    let rest = out.iter().fold(Dim::Known(1), |acc, d| acc.mul(d));
+    let rest = dim_product(&out).map_err(|e| (span, e))?;
     if let Some(i) = infer_at {
         out[i] = match (&total, &rest) {
             (Dim::Unknown, _) | (_, Dim::Unknown) => Dim::Unknown,
@@ -398,9 +402,9 @@ fn flatten<E: Emit>(cx: &mut Checker<'_, E>, args: Vec<ArgVal<E::V>>, span: Span
     if !(0..=r).contains(&at) {
         return Err((span, format!("axis {axis} is out of range for flattening {}", show(&x.ty))));
     }
-    let prod = |d: &[Dim]| Static::from_dim(&d.iter().fold(Dim::Known(1), |acc, d| acc.mul(d)));
     let (head, tail) = x.ty.dims.split_at(at as usize);
-    reshape(cx, &x, &[prod(head), prod(tail)], span)
+    let prod = |d: &[Dim]| dim_product(d).map(|p| Static::from_dim(&p)).map_err(|e| (span, e));
+    reshape(cx, &x, &[prod(head)?, prod(tail)?], span)
 }
 
 fn expand_or_squeeze<E: Emit>(cx: &mut Checker<'_, E>, name: &'static str, args: Vec<ArgVal<E::V>>, span: Span) -> R<E::V> {
@@ -535,8 +539,13 @@ fn pad<E: Emit>(cx: &mut Checker<'_, E>, args: Vec<ArgVal<E::V>>, span: Span) ->
     for p in &pairs {
         let Static::List(pair) = p else { return Err(bad()) };
         let [lo, hi] = pair.as_slice() else { return Err(bad()) };
-        low.push(int(cx, lo, p_span, "a padding")?.unwrap_or(0));
-        high.push(int(cx, hi, p_span, "a padding")?.unwrap_or(0));
+        for (v, out) in [(lo, &mut low), (hi, &mut high)] {
+            let amount = int(cx, v, p_span, "a padding")?.unwrap_or(0);
+            if amount.unsigned_abs() as u128 > MAX_SIZE {
+                return Err((p_span, format!("the padding {amount} is too large (at most {MAX_SIZE})")));
+            }
+            out.push(amount);
+        }
     }
     let value = a.opt_static(2)?.map_or(Static::Int(0), |(s, _)| s);
     let mode = match a.opt_static(3)? {
@@ -611,7 +620,7 @@ fn conv<E: Emit>(cx: &mut Checker<'_, E>, args: Vec<ArgVal<E::V>>, span: Span) -
     };
     let channels = (&x.ty.dims[1], &w.ty.dims[1]);
     if let (Dim::Known(c), Dim::Known(wc)) = channels {
-        if groups > 0 && *c != *wc * groups as u64 {
+        if groups > 0 && wc.checked_mul(groups as u64) != Some(*c) {
             return Err((span, format!("cannot convolve {} with {}: the input has {c} channels but the weight expects {wc} x {groups} group(s)", show(&x.ty), show(&w.ty))));
         }
     }

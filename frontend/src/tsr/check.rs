@@ -259,7 +259,7 @@ pub struct Checker<'p, E: Emit> {
 }
 
 /// The deepest chain of inlined calls.
-const MAX_CALL_DEPTH: usize = 48;
+const MAX_CALL_DEPTH: usize = 24;
 
 impl<'p, E: Emit> Checker<'p, E> {
     /// A checker over `funcs` whose spans index `sources`.
@@ -305,6 +305,21 @@ impl<'p, E: Emit> Checker<'p, E> {
     fn push_diag(&mut self, diag: Diag) {
         if self.reported.insert(format!("{:?}|{}", diag.loc, diag.message)) {
             self.diags.push(diag);
+        }
+    }
+
+    /// The source text of `span` in the current function (a type as written).
+    fn text(&self, span: Span) -> &str {
+        let range = span.start as usize..span.end as usize;
+        self.frame().and_then(|f| self.sources[f.source].text().get(range)).unwrap_or("")
+    }
+
+    /// Reports an error at `span`, in the caller when the value came from it.
+    fn report(&mut self, in_caller: bool, span: Span, msg: String) {
+        if in_caller {
+            self.caller_error(span, msg);
+        } else {
+            self.error(span, msg);
         }
     }
 
@@ -431,6 +446,14 @@ impl<'p, E: Emit> Checker<'p, E> {
                 }
                 DimExpr::Size(e) => out.push(self.dim_of(e)?),
             }
+        }
+        if let Err(e) = super::value::dim_product(&out) {
+            let span = dims.first().map_or_else(Span::default, |d| match d {
+                DimExpr::Ellipsis(s) => *s,
+                DimExpr::Size(e) => e.span,
+            });
+            self.error(span, e);
+            return None;
         }
         Some(TensorType::new(out, dtype))
     }
@@ -573,21 +596,13 @@ impl<'p, E: Emit> Checker<'p, E> {
                         Val::Error => return None,
                         other => {
                             let msg = format!("'{pname}' of '{fname}' must be {}, got {}", kind_name(*kind), other.describe());
-                            if from_caller {
-                                self.caller_error(span, msg);
-                            } else {
-                                self.error(span, msg);
-                            }
+                            self.report(from_caller, span, msg);
                             return None;
                         }
                     };
                     let Some(s) = static_of_kind(*kind, s.clone()) else {
                         let msg = format!("'{pname}' of '{fname}' must be {}, got {}", kind_name(*kind), s.describe());
-                        if from_caller {
-                            self.caller_error(span, msg);
-                        } else {
-                            self.error(span, msg);
-                        }
+                        self.report(from_caller, span, msg);
                         return None;
                     };
                     self.define(pname, Val::Static(s));
@@ -602,14 +617,10 @@ impl<'p, E: Emit> Checker<'p, E> {
                     };
                     let t = match a.val {
                         Val::Tensor(t) => t,
-                        Val::Static(s) if dims.is_empty() => match self.scalar(&s, *dtype, a.span) {
-                            Some(t) => t,
-                            None => return None,
-                        },
+                        Val::Static(s) if dims.is_empty() => self.scalar(&s, *dtype, a.span)?,
                         Val::Error => return None,
                         other => {
-                            let pattern = self.sources[self.frame()?.source].text().get(span_range(*ty_span)).unwrap_or("");
-                            let msg = format!("'{pname}' of '{fname}' must be a tensor {pattern}, got {}", other.describe());
+                            let msg = format!("'{pname}' of '{fname}' must be a tensor {}, got {}", self.text(*ty_span), other.describe());
                             self.caller_error(a.span, msg);
                             return None;
                         }
@@ -642,8 +653,7 @@ impl<'p, E: Emit> Checker<'p, E> {
     }
 
     fn signature_mismatch(&self, fname: &str, p: &ParamDecl, ty_span: Span, actual: &TensorType, why: &str) -> String {
-        let pattern = self.frame().and_then(|f| self.sources[f.source].text().get(span_range(ty_span))).unwrap_or("");
-        format!("argument '{}' of '{fname}' must be {pattern}, got {}: {why}", p.name.name, show(actual))
+        format!("argument '{}' of '{fname}' must be {}, got {}: {why}", p.name.name, self.text(ty_span), show(actual))
     }
 
     /// Maps each dim pattern to the axes of a rank-`rank` tensor: `Some(axis)`
@@ -762,9 +772,12 @@ impl<'p, E: Emit> Checker<'p, E> {
                     Ok(()) => {}
                     Err(None) => ok = false,
                     Err(Some(why)) => {
-                        let pattern = self.sources[self.frame()?.source].text().get(span_range(*ty_span)).unwrap_or("");
-                        let msg =
-                            format!("'{}' returns {}, but its signature declares {pattern}: {why}", item.name.name, show(&t.ty));
+                        let msg = format!(
+                            "'{}' returns {}, but its signature declares {}: {why}",
+                            item.name.name,
+                            show(&t.ty),
+                            self.text(*ty_span)
+                        );
                         self.error(span, msg);
                         ok = false;
                     }
@@ -851,8 +864,8 @@ impl<'p, E: Emit> Checker<'p, E> {
             Ok(()) => self.check_dims(*dtype, dims, actual),
         };
         if let Err(Some(why)) = outcome {
-            let pattern = self.frame().and_then(|f| self.sources[f.source].text().get(span_range(*span))).unwrap_or("");
-            self.error(*span, format!("the value is {}, not {pattern}: {why}", show(actual)));
+            let msg = format!("the value is {}, not {}: {why}", show(actual), self.text(*span));
+            self.error(*span, msg);
         }
     }
 
@@ -985,7 +998,13 @@ impl<'p, E: Emit> Checker<'p, E> {
                 self.error(span, format!("the range {a}..{b} runs backwards"));
                 return;
             }
-            (Some(a), Some(b)) => b - a,
+            (Some(a), Some(b)) => match b.checked_sub(a) {
+                Some(n) => n,
+                None => {
+                    self.error(span, format!("the range {a}..{b} is too long"));
+                    return;
+                }
+            },
             _ => 0,
         };
         // Variables the body assigns and that exist outside it are carried.
@@ -1276,7 +1295,8 @@ impl<'p, E: Emit> Checker<'p, E> {
         }
     }
 
-    /// The tensor a runtime `if` branch gives (a number becomes a rank-0 constant... of what dtype is unknown, so it is an error).
+    /// The tensor a branch of a runtime `if` gives (a compile-time value
+    /// is an error: its dtype would be a guess).
     fn branch_tensor(&mut self, f: impl FnOnce(&mut Self) -> Val<E::V>, span: Span) -> Option<TVal<E::V>> {
         match f(self) {
             Val::Tensor(t) => Some(t),
@@ -1393,21 +1413,20 @@ impl<'p, E: Emit> Checker<'p, E> {
 }
 
 impl<'p> Checker<'p, TypeEmit> {
-    /// Checks every item of the user's program: each model, and each
-    /// function that can be checked on its own (no `...` in its signature).
+    /// Checks every item of the user's program: first each function that
+    /// can be checked on its own (no `...` in its signature; one with
+    /// errors then reports nothing more where it is called), then each model.
     pub fn check_program(&mut self, program: &'p Program) {
-        for item in &program.items {
+        for item in program.items.iter().filter(|i| i.kind == ItemKind::Fn) {
             let before = self.diags.len();
-            match item.kind {
-                ItemKind::Fn => self.check_fn(item),
-                ItemKind::Model => {
-                    if let Some(types) = self.model_inputs(item) {
-                        self.run_model(item, vec![(); types.len()]);
-                    }
-                }
-            }
+            self.check_fn(item);
             if self.diags.len() > before {
                 self.broken.insert(item.name.name.clone());
+            }
+        }
+        for item in program.items.iter().filter(|i| i.kind == ItemKind::Model) {
+            if let Some(types) = self.model_inputs(item) {
+                self.run_model(item, vec![(); types.len()]);
             }
         }
     }
@@ -1534,11 +1553,6 @@ fn stmt_span(s: &Stmt) -> Span {
         Stmt::For { span, .. } | Stmt::Return { span, .. } => *span,
         Stmt::Expr(e) => e.span,
     }
-}
-
-/// The byte range of a span.
-pub fn span_range(s: Span) -> std::ops::Range<usize> {
-    s.start as usize..s.end as usize
 }
 
 /// Rewrites `tensor<N x 4 x f32>` in an IR message as `f32[N, 4]`.

@@ -169,8 +169,8 @@ pub fn fans(dims: &[u64]) -> (f64, f64) {
         [n] => (f(*n), f(*n)),
         [i, o] => (f(*i), f(*o)),
         [o, i, kernel @ ..] => {
-            let k = kernel.iter().product::<u64>();
-            (f(i * k), f(o * k))
+            let k = kernel.iter().fold(1u64, |acc, &d| acc.saturating_mul(d));
+            (f(i.saturating_mul(k)), f(o.saturating_mul(k)))
         }
     }
 }

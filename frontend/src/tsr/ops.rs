@@ -12,6 +12,9 @@ use tessera_ir::dialect::graph::{elementwise as ew, index, linalg, shape};
 use tessera_ir::{Attrs, DType, Dim, OpRef, TensorType};
 use super::ast::Span;
 
+/// Two tensors of one dtype.
+pub type Pair<V> = (TVal<V>, TVal<V>);
+
 /// What one axis of an index expression selects.
 enum AxisSel<V> {
     /// The whole axis (`:` or covered by `...`).
@@ -109,7 +112,7 @@ impl<E: Emit> Checker<'_, E> {
     }
 
     /// Two operands as tensors of one dtype: a number becomes a constant of the other's dtype.
-    pub fn tensor_pair(&mut self, verb: &str, a: Val<E::V>, b: Val<E::V>, span: Span) -> Option<(TVal<E::V>, TVal<E::V>)> {
+    pub fn tensor_pair(&mut self, verb: &str, a: Val<E::V>, b: Val<E::V>, span: Span) -> Option<Pair<E::V>> {
         let describe = |v: &Val<E::V>| match v {
             Val::Tensor(t) => show(&t.ty),
             other => other.describe(),
@@ -323,8 +326,10 @@ impl<E: Emit> Checker<'_, E> {
             if matches!(lo, Some(None)) || matches!(hi, Some(None)) || step.is_none() {
                 unknown.push(axis);
             }
-            starts.push(lo.flatten().unwrap_or(lo_default));
-            ends.push(hi.flatten().unwrap_or(hi_default));
+            // Bounds beyond any size mean the same as the size, and keep size arithmetic small.
+            let limit = super::value::MAX_SIZE as i64 * 2;
+            starts.push(lo.flatten().map_or(lo_default, |v| v.clamp(-limit, limit)));
+            ends.push(hi.flatten().map_or(hi_default, |v| v.clamp(-limit, limit)));
             axes.push(axis as i64);
             steps.push(s);
         }

@@ -41,7 +41,7 @@ use super::source::SourceFile;
 use tessera_ir::{DType, Diag};
 
 /// The deepest nesting of expressions and blocks the parser accepts.
-pub const MAX_DEPTH: u32 = 128;
+pub const MAX_DEPTH: u32 = 64;
 
 /// Parses `file`; returns the items that parsed (statements that did not
 /// are left out) and every error found, lexical ones included.

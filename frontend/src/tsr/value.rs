@@ -12,6 +12,13 @@ use super::ast::BinOp;
 use tessera_ir::attr::Scalar;
 use tessera_ir::{DType, Dim, SymExpr, TensorType};
 
+/// The largest size (or size coefficient) a program may name, so that
+/// size arithmetic, element counts included, stays far from overflow.
+pub const MAX_SIZE: u128 = 1 << 40;
+
+/// The bound on any polynomial the checker builds (below `i64::MAX`).
+const MAX_POLY: u128 = 1 << 62;
+
 /// A value known while compiling.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Static {
@@ -63,9 +70,12 @@ impl Static {
 
     /// The value as a dim (`?` for an unknown value).
     pub fn to_dim(&self) -> Result<Dim, String> {
+        let too_large = || format!("{} is too large for a size (at most {MAX_SIZE})", self.describe());
         match self {
+            Static::Int(v) if *v as u128 > MAX_SIZE => Err(too_large()),
             Static::Int(v) if *v >= 0 => Ok(Dim::Known(*v as u64)),
             Static::Int(v) => Err(format!("a size cannot be negative, got {v}")),
+            Static::Size(e) if magnitude(e) > MAX_SIZE => Err(too_large()),
             Static::Size(e) => Ok(Dim::from_expr(e.clone())),
             Static::Unknown => Ok(Dim::Unknown),
             other => Err(format!("a size must be an integer, got {}", other.describe())),
@@ -154,7 +164,7 @@ fn fold_ints(op: BinOp, x: i64, y: i64) -> Option<Result<Static, String>> {
         BinOp::Sub => checked(x.checked_sub(y)),
         BinOp::Mul => checked(x.checked_mul(y)),
         BinOp::Div if y == 0 => Some(Err("division by zero".into())),
-        BinOp::Div if x % y == 0 => checked(x.checked_div(y)),
+        BinOp::Div if x.checked_rem(y) == Some(0) => checked(x.checked_div(y)),
         BinOp::Div => Some(Ok(Static::Float(x as f64 / y as f64))),
         BinOp::Mod if y == 0 => Some(Err("remainder by zero".into())),
         BinOp::Mod => checked(x.checked_rem(y).map(|r| if r != 0 && (r < 0) != (y < 0) { r + y } else { r })),
@@ -165,6 +175,15 @@ fn fold_ints(op: BinOp, x: i64, y: i64) -> Option<Result<Static, String>> {
 }
 
 fn fold_sizes(op: BinOp, a: &Static, b: &Static, pa: SymExpr, pb: SymExpr) -> Option<Result<Static, String>> {
+    let (ma, mb) = (magnitude(&pa), magnitude(&pb));
+    let grows = match op {
+        BinOp::Add | BinOp::Sub => ma.saturating_add(mb),
+        BinOp::Mul => ma.saturating_mul(mb),
+        _ => 0,
+    };
+    if grows >= MAX_POLY {
+        return Some(Err(format!("{} {} {} is too large a size", a.describe(), op.symbol(), b.describe())));
+    }
     Some(Ok(match op {
         BinOp::Add => Static::from_poly(pa.add(&pb)),
         BinOp::Sub => Static::from_poly(pa.add(&pb.scale(-1))),
@@ -218,6 +237,31 @@ fn fold_floats(op: BinOp, x: f64, y: f64) -> Option<Static> {
     })
 }
 
+/// The sum of the magnitudes of a polynomial's coefficients: a bound on
+/// every coefficient, and on the value when each symbol is at most 1.
+pub fn magnitude(e: &SymExpr) -> u128 {
+    // The canonical text is `4*N*S - 2*N + 7`: the coefficient, if any, leads each term.
+    let text = e.to_string().replace(" - ", " + ");
+    text.split(" + ")
+        .map(|term| match term.trim_start_matches('-').split('*').next() {
+            Some(f) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) => f.parse::<u128>().unwrap_or(u128::MAX),
+            _ => 1,
+        })
+        .fold(0u128, u128::saturating_add)
+}
+
+/// The product of dims (an element count), or an error when it could overflow.
+pub fn dim_product(dims: &[Dim]) -> Result<Dim, String> {
+    let mut bound: u128 = 1;
+    for d in dims {
+        bound = bound.saturating_mul(d.expr().map_or(1, |e| magnitude(&e)));
+    }
+    if bound >= MAX_POLY {
+        return Err(format!("{} has too many elements", tessera_ir::infer::show_dims(dims)));
+    }
+    Ok(dims.iter().fold(Dim::Known(1), |acc, d| acc.mul(d)))
+}
+
 /// How `.tsr` spells a dtype (`bool` for `i1`).
 pub fn dtype_name(d: DType) -> String {
     match d {
@@ -265,6 +309,32 @@ mod tests {
         assert!(fold(BinOp::Mul, &Static::Int(i64::MAX), &Static::Int(2)).unwrap_err().contains("overflows"));
         assert!(fold(BinOp::Add, &Static::Str("a".into()), &Static::Int(1)).is_err());
         assert_eq!(fold(BinOp::Add, &Static::Unknown, &Static::Int(1)), Ok(Static::Unknown));
+    }
+
+    #[test]
+    fn sizes_stay_far_from_overflow() {
+        let n = size("N");
+        let big = Static::Int(1 << 40);
+        let mut x = n.clone();
+        let mut failed = false;
+        for _ in 0..4 {
+            match fold(BinOp::Mul, &x, &big) {
+                Ok(v) => x = v,
+                Err(e) => {
+                    assert!(e.contains("too large"), "{e}");
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        assert!(failed);
+        assert!(Static::Int(1 << 41).to_dim().is_err());
+        let poly = fold(BinOp::Sub, &fold(BinOp::Mul, &n, &Static::Int(4)).unwrap(), &Static::Int(7)).unwrap();
+        assert_eq!(poly.poly().map(|p| magnitude(&p)), Some(11));
+        let huge = vec![Dim::Known(1 << 40); 2];
+        assert!(dim_product(&huge).unwrap_err().contains("too many elements"));
+        assert_eq!(dim_product(&[Dim::Known(3), Dim::sym("N")]).unwrap().to_string(), "3*N");
+        assert!(matches!(fold(BinOp::Div, &Static::Int(i64::MIN), &Static::Int(-1)), Ok(Static::Float(_))));
     }
 
     #[test]

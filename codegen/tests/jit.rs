@@ -1,0 +1,86 @@
+//! spike
+use inkwell::context::Context;
+use inkwell::intrinsics::Intrinsic;
+use inkwell::memory_buffer::MemoryBuffer;
+use inkwell::passes::PassBuilderOptions;
+use inkwell::targets::{CodeModel, InitializationConfig, RelocMode, Target, TargetMachine};
+use inkwell::values::BasicMetadataValueEnum;
+use inkwell::OptimizationLevel;
+use inkwell::AddressSpace;
+
+#[test]
+fn spike() {
+    Target::initialize_native(&InitializationConfig::default()).unwrap();
+    let ctx = Context::create();
+    let m = ctx.create_module("m");
+    let f32t = ctx.f32_type();
+    let ptr = ctx.ptr_type(AddressSpace::default());
+    let fnty = ctx.void_type().fn_type(&[ptr.into(), f32t.into(), ctx.i64_type().into()], false);
+    let f = m.add_function("f", fnty, None);
+    let cpu = TargetMachine::get_host_cpu_name().to_string();
+    let feats = TargetMachine::get_host_cpu_features().to_string();
+    f.add_attribute(inkwell::attributes::AttributeLoc::Function, ctx.create_string_attribute("target-cpu", &cpu));
+    f.add_attribute(inkwell::attributes::AttributeLoc::Function, ctx.create_string_attribute("target-features", &feats));
+    let b = ctx.create_builder();
+    let entry = ctx.append_basic_block(f, "entry");
+    b.position_at_end(entry);
+    let out = f.get_nth_param(0).unwrap().into_pointer_value();
+    let x = f.get_nth_param(1).unwrap().into_float_value();
+    let n = f.get_nth_param(2).unwrap().into_int_value();
+    let tanh = Intrinsic::find("llvm.tanh").unwrap().get_declaration(&m, &[f32t.into()]).unwrap();
+    let t = b.build_call(tanh, &[x.into()], "t").unwrap().try_as_basic_value().unwrap_basic();
+    b.build_store(out, t).unwrap();
+    let erff = m.add_function("erff", f32t.fn_type(&[f32t.into()], false), None);
+    let e = b.build_call(erff, &[x.into()], "e").unwrap().try_as_basic_value().unwrap_basic();
+    let p1 = unsafe { b.build_in_bounds_gep(f32t, out, &[ctx.i64_type().const_int(1, false)], "p1").unwrap() };
+    b.build_store(p1, e).unwrap();
+    // loop: out[i] = exp(i) for i in 2..n
+    let header = ctx.append_basic_block(f, "header");
+    let body = ctx.append_basic_block(f, "body");
+    let exit = ctx.append_basic_block(f, "exit");
+    b.build_unconditional_branch(header).unwrap();
+    b.position_at_end(header);
+    let phi = b.build_phi(ctx.i64_type(), "i").unwrap();
+    phi.add_incoming(&[(&ctx.i64_type().const_int(2, false), entry)]);
+    let i = phi.as_basic_value().into_int_value();
+    let c = b.build_int_compare(inkwell::IntPredicate::SLT, i, n, "c").unwrap();
+    b.build_conditional_branch(c, body, exit).unwrap();
+    b.position_at_end(body);
+    let fi = b.build_signed_int_to_float(i, f32t, "fi").unwrap();
+    let exp = Intrinsic::find("llvm.exp").unwrap().get_declaration(&m, &[f32t.into()]).unwrap();
+    let ev = b.build_call(exp, &[fi.into()], "ev").unwrap().try_as_basic_value().unwrap_basic();
+    let pi = unsafe { b.build_in_bounds_gep(f32t, out, &[i], "pi").unwrap() };
+    let st = b.build_store(pi, ev).unwrap();
+    let next = b.build_int_nsw_add(i, ctx.i64_type().const_int(1, false), "next").unwrap();
+    let br = b.build_unconditional_branch(header).unwrap();
+    phi.add_incoming(&[(&next, body)]);
+    // metadata from a parsed helper module
+    let helper = "!tessera.loop = !{!0, !2}\n!0 = distinct !{!0, !1}\n!1 = !{!\"llvm.loop.parallel_accesses\", !2}\n!2 = distinct !{}\n";
+    let hm = ctx.create_module_from_ir(MemoryBuffer::create_from_memory_range_copy(helper.as_bytes(), "helper")).unwrap();
+    let nodes = hm.get_global_metadata("tessera.loop");
+    drop(hm);
+    br.set_metadata(nodes[0], ctx.get_kind_id("llvm.loop")).unwrap();
+    st.set_metadata(nodes[1], ctx.get_kind_id("llvm.access.group")).unwrap();
+    let _ = BasicMetadataValueEnum::MetadataValue(nodes[0]);
+    b.position_at_end(exit);
+    b.build_return(None).unwrap();
+    m.verify().unwrap();
+    println!("{}", m.print_to_string().to_string());
+    let triple = TargetMachine::get_default_triple();
+    let target = Target::from_triple(&triple).unwrap();
+    let tm = target.create_target_machine(&triple, &cpu, &feats, OptimizationLevel::Aggressive, RelocMode::Default, CodeModel::JITDefault).unwrap();
+    m.set_triple(&triple);
+    m.set_data_layout(&tm.get_target_data().get_data_layout());
+    let t0 = std::time::Instant::now();
+    m.run_passes("default<O3>", &tm, PassBuilderOptions::create()).unwrap();
+    println!("opt {:?}", t0.elapsed());
+    println!("{}", m.print_to_string().to_string());
+    let ee = m.create_jit_execution_engine(OptimizationLevel::Aggressive).unwrap();
+    let addr = ee.get_function_address("f").unwrap();
+    println!("jit {:?}", t0.elapsed());
+    let func: extern "C" fn(*mut f32, f32, i64) = unsafe { std::mem::transmute(addr) };
+    let mut buf = vec![0f32; 20];
+    func(buf.as_mut_ptr(), 0.5, 20);
+    println!("{buf:?}");
+    assert!((buf[0] - 0.5f32.tanh()).abs() < 1e-6);
+}

@@ -1,0 +1,329 @@
+//! The thread pool: a rayon pool of its own, and `parallel_for`, which
+//! splits an index range `0..n` into contiguous chunks and runs a body on
+//! each, in parallel.
+//!
+//! # Chunking policy
+//!
+//! The unit of `n` is the caller's (rows, tiles, blocks of elements): the
+//! runtime knows nothing of costs, so codegen picks units worth at least a
+//! few microseconds each. With `T` threads available, `0..n` is cut into
+//! `min(n, 4·T)` contiguous ranges, in order, whose lengths differ by at most
+//! one (the first `n mod parts` ranges are one longer). Four ranges per
+//! thread let rayon's work stealing even out uneven chunks without making
+//! ranges so short that the body's inner loops stop vectorising. Each index
+//! of `0..n` is in exactly one range; ranges run concurrently and in no
+//! particular order. When only one range would be made, or the pool has one
+//! thread, the body runs once on the calling thread with `0..n`; `n == 0`
+//! runs nothing.
+//!
+//! # Threads
+//!
+//! The pool is created on first use with [`num_threads`] threads: the count
+//! set by [`set_num_threads`], else `TESSERA_NUM_THREADS` (an integer from 1
+//! to [`MAX_THREADS`]; any other value is ignored), else the machine's
+//! available parallelism. Setting a new count replaces the pool; loops
+//! running on the old one finish there.
+//!
+//! # Nesting
+//!
+//! Nested calls are safe and do not oversubscribe: a `parallel_for` called
+//! from inside a chunk (or from any rayon worker thread, including one of the
+//! host application's pools) runs on the pool of the thread that called it,
+//! sharing its threads through work stealing instead of blocking on them.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use rayon::prelude::*;
+use rayon::{ThreadPool, ThreadPoolBuilder};
+
+use crate::error::{RuntimeError, Status};
+
+/// Ranges made per thread; see the module doc.
+pub const CHUNKS_PER_THREAD: usize = 4;
+
+/// The most threads the pool will have.
+pub const MAX_THREADS: usize = 1024;
+
+/// The environment variable that sets the default thread count.
+pub const NUM_THREADS_VAR: &str = "TESSERA_NUM_THREADS";
+
+/// The count set by [`set_num_threads`]; 0 when unset.
+static REQUESTED: AtomicUsize = AtomicUsize::new(0);
+
+/// The pool, created on first use; `None` after the count changed.
+static POOL: Mutex<Option<Arc<ThreadPool>>> = Mutex::new(None);
+
+/// The count the environment asks for, or the machine's parallelism.
+fn default_threads() -> usize {
+    static DEFAULT: OnceLock<usize> = OnceLock::new();
+    *DEFAULT.get_or_init(|| {
+        parse_thread_count(std::env::var(NUM_THREADS_VAR).ok().as_deref())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS))
+    })
+}
+
+/// Parses a `TESSERA_NUM_THREADS` value: an integer in `1..=MAX_THREADS`.
+fn parse_thread_count(value: Option<&str>) -> Option<usize> {
+    value?.trim().parse().ok().filter(|n| (1..=MAX_THREADS).contains(n))
+}
+
+/// The number of threads the pool has, or will have when first used.
+pub fn num_threads() -> usize {
+    match REQUESTED.load(Ordering::Relaxed) {
+        0 => default_threads(),
+        n => n,
+    }
+}
+
+/// Sets the pool's thread count; 0 returns to the default (see the module
+/// doc). An error if `n > MAX_THREADS`.
+pub fn set_num_threads(n: usize) -> Result<(), RuntimeError> {
+    if n > MAX_THREADS {
+        return Err(RuntimeError::new(
+            Status::InvalidArgument,
+            format!("cannot use {n} threads: at most {MAX_THREADS}"),
+        ));
+    }
+    let mut pool = POOL.lock().unwrap_or_else(PoisonError::into_inner);
+    REQUESTED.store(n, Ordering::Relaxed);
+    *pool = None;
+    Ok(())
+}
+
+/// The pool, created with [`num_threads`] threads if there is none.
+fn pool() -> Result<Arc<ThreadPool>, RuntimeError> {
+    let mut slot = POOL.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(pool) = &*slot {
+        return Ok(pool.clone());
+    }
+    let pool = ThreadPoolBuilder::new()
+        .num_threads(num_threads())
+        .thread_name(|i| format!("tessera-{i}"))
+        .build()
+        .map_err(|e| RuntimeError::new(Status::ThreadPool, format!("cannot start the thread pool: {e}")))?;
+    Ok(slot.insert(Arc::new(pool)).clone())
+}
+
+/// The `index`th of `parts` contiguous ranges covering `0..n`, per the
+/// chunking policy (lengths differ by at most one, longer ones first).
+/// Requires `0 < parts <= n` and `index < parts`.
+pub fn chunk(n: usize, parts: usize, index: usize) -> Range<usize> {
+    debug_assert!(0 < parts && parts <= n && index < parts);
+    let (base, extra) = (n / parts, n % parts);
+    let start = index * base + index.min(extra);
+    start..start + base + usize::from(index < extra)
+}
+
+/// How many ranges `parallel_for` makes of `0..n` with `threads` threads.
+pub fn chunk_count(n: usize, threads: usize) -> usize {
+    n.min(threads.saturating_mul(CHUNKS_PER_THREAD))
+}
+
+/// Runs `body` on the chunks of `0..n` on the current rayon pool.
+fn run_chunks<F: Fn(Range<usize>) + Sync>(n: usize, threads: usize, body: &F) {
+    let parts = chunk_count(n, threads);
+    if parts <= 1 || threads <= 1 {
+        body(0..n);
+    } else {
+        (0..parts).into_par_iter().for_each(|i| body(chunk(n, parts, i)));
+    }
+}
+
+/// Runs `body` over `0..n` cut into contiguous chunks, in parallel (see the
+/// module doc for the policy). Returns when every chunk has run. A panic in
+/// `body` propagates to the caller once the other chunks have finished. An
+/// error only if the pool could not be started.
+pub fn parallel_for<F>(n: usize, body: F) -> Result<(), RuntimeError>
+where
+    F: Fn(Range<usize>) + Sync,
+{
+    if n == 0 {
+        return Ok(());
+    }
+    if rayon::current_thread_index().is_some() {
+        // Nested, or called from a rayon worker: share that pool.
+        run_chunks(n, rayon::current_num_threads(), &body);
+        return Ok(());
+    }
+    if n == 1 || num_threads() == 1 {
+        body(0..n);
+        return Ok(());
+    }
+    let pool = pool()?;
+    pool.install(|| run_chunks(n, pool.current_num_threads(), &body));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+
+    /// Tests that change the global count hold this, so counts do not race.
+    static COUNT_LOCK: Mutex<()> = Mutex::new(());
+
+    fn lock() -> std::sync::MutexGuard<'static, ()> {
+        COUNT_LOCK.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    #[test]
+    fn chunks_cover_the_range_evenly() {
+        for n in 1..200 {
+            for parts in 1..=n.min(40) {
+                let ranges: Vec<_> = (0..parts).map(|i| chunk(n, parts, i)).collect();
+                assert_eq!(ranges[0].start, 0);
+                assert_eq!(ranges[parts - 1].end, n);
+                for w in ranges.windows(2) {
+                    assert_eq!(w[0].end, w[1].start);
+                    assert!(w[0].len() == w[1].len() || w[0].len() == w[1].len() + 1);
+                }
+                assert!(ranges.iter().all(|r| !r.is_empty()));
+            }
+        }
+        assert_eq!(chunk(10, 4, 0), 0..3);
+        assert_eq!(chunk(10, 4, 1), 3..6);
+        assert_eq!(chunk(10, 4, 2), 6..8);
+        assert_eq!(chunk(10, 4, 3), 8..10);
+        assert_eq!(chunk_count(3, 2), 3);
+        assert_eq!(chunk_count(1000, 2), 8);
+        assert_eq!(chunk_count(1000, usize::MAX), 1000);
+    }
+
+    /// Runs `parallel_for` and checks every index was visited exactly once.
+    fn visits_each_index_once(n: usize) {
+        let hits: Vec<AtomicU64> = (0..n).map(|_| AtomicU64::new(0)).collect();
+        parallel_for(n, |r| {
+            for i in r {
+                hits[i].fetch_add(1, Ordering::Relaxed);
+            }
+        })
+        .unwrap();
+        assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1), "n = {n}");
+    }
+
+    #[test]
+    fn every_index_once() {
+        let _g = lock();
+        for n in [0, 1, 2, 3, 7, 17, 33, 1000, 100_000] {
+            visits_each_index_once(n);
+        }
+    }
+
+    #[test]
+    fn zero_runs_nothing() {
+        parallel_for(0, |_| panic!("must not run")).unwrap();
+    }
+
+    #[test]
+    fn uses_several_threads() {
+        let _g = lock();
+        set_num_threads(2).unwrap();
+        let threads = Mutex::new(std::collections::HashSet::new());
+        // Each chunk waits for a moment, so one thread cannot run them all
+        // before the other wakes.
+        parallel_for(8, |_| {
+            threads.lock().unwrap().insert(std::thread::current().id());
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        })
+        .unwrap();
+        assert_eq!(threads.into_inner().unwrap().len(), 2);
+        set_num_threads(0).unwrap();
+    }
+
+    #[test]
+    fn one_thread_runs_inline_in_one_chunk() {
+        let _g = lock();
+        set_num_threads(1).unwrap();
+        let caller = std::thread::current().id();
+        let calls = AtomicU64::new(0);
+        parallel_for(1000, |r| {
+            assert_eq!(r, 0..1000);
+            assert_eq!(std::thread::current().id(), caller);
+            calls.fetch_add(1, Ordering::Relaxed);
+        })
+        .unwrap();
+        assert_eq!(calls.load(Ordering::Relaxed), 1);
+        set_num_threads(0).unwrap();
+    }
+
+    #[test]
+    fn nested_calls_complete() {
+        let _g = lock();
+        set_num_threads(2).unwrap();
+        let sum = AtomicU64::new(0);
+        parallel_for(16, |outer| {
+            for _ in outer {
+                parallel_for(100, |inner| {
+                    for j in inner {
+                        parallel_for(3, |r| {
+                            sum.fetch_add((j * r.len()) as u64, Ordering::Relaxed);
+                        })
+                        .unwrap();
+                    }
+                })
+                .unwrap();
+            }
+        })
+        .unwrap();
+        assert_eq!(sum.load(Ordering::Relaxed), 16 * 3 * (0..100).sum::<u64>());
+        set_num_threads(0).unwrap();
+    }
+
+    #[test]
+    fn calls_from_many_threads_at_once() {
+        let _g = lock();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for n in [5, 64, 999] {
+                        visits_each_index_once(n);
+                    }
+                });
+            }
+        });
+    }
+
+    #[test]
+    fn panics_propagate() {
+        let _g = lock();
+        set_num_threads(2).unwrap();
+        let r = std::panic::catch_unwind(|| {
+            parallel_for(100, |r| {
+                if r.contains(&50) {
+                    panic!("boom");
+                }
+            })
+        });
+        assert!(r.is_err());
+        // The pool still works afterwards.
+        visits_each_index_once(100);
+        set_num_threads(0).unwrap();
+    }
+
+    #[test]
+    fn thread_count_setting() {
+        let _g = lock();
+        assert!(num_threads() >= 1);
+        set_num_threads(3).unwrap();
+        assert_eq!(num_threads(), 3);
+        parallel_for(10, |_| assert_eq!(rayon::current_num_threads(), 3)).unwrap();
+        let e = set_num_threads(MAX_THREADS + 1).unwrap_err();
+        assert_eq!(e.status, Status::InvalidArgument);
+        assert_eq!(num_threads(), 3);
+        set_num_threads(0).unwrap();
+        assert_eq!(num_threads(), default_threads());
+    }
+
+    #[test]
+    fn env_values() {
+        assert_eq!(parse_thread_count(Some("4")), Some(4));
+        assert_eq!(parse_thread_count(Some(" 2 ")), Some(2));
+        assert_eq!(parse_thread_count(Some("0")), None);
+        assert_eq!(parse_thread_count(Some("-1")), None);
+        assert_eq!(parse_thread_count(Some("lots")), None);
+        assert_eq!(parse_thread_count(Some("1025")), None);
+        assert_eq!(parse_thread_count(None), None);
+    }
+}
