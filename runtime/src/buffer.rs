@@ -18,7 +18,10 @@ pub const ALIGN: usize = 64;
 /// The layout of `size` bytes at [`ALIGN`], or a size-overflow error.
 fn layout(size: usize) -> Result<Layout, RuntimeError> {
     Layout::from_size_align(size, ALIGN).map_err(|_| {
-        RuntimeError::new(Status::SizeOverflow, format!("cannot allocate {size} bytes: the size overflows"))
+        RuntimeError::new(
+            Status::SizeOverflow,
+            format!("cannot allocate {size} bytes: the size overflows"),
+        )
     })
 }
 
@@ -34,7 +37,10 @@ fn allocate(layout: Layout, zeroed: bool) -> Result<NonNull<u8>, RuntimeError> {
         }
     };
     NonNull::new(ptr).ok_or_else(|| {
-        RuntimeError::new(Status::OutOfMemory, format!("cannot allocate {} bytes: out of memory", layout.size()))
+        RuntimeError::new(
+            Status::OutOfMemory,
+            format!("cannot allocate {} bytes: out of memory", layout.size()),
+        )
     })
 }
 
@@ -63,7 +69,10 @@ impl AlignedBuf {
     /// A zeroed buffer of `len` bytes.
     pub fn zeroed(len: usize) -> Result<AlignedBuf, RuntimeError> {
         if len == 0 {
-            return Ok(AlignedBuf { ptr: dangling(), len });
+            return Ok(AlignedBuf {
+                ptr: dangling(),
+                len,
+            });
         }
         let ptr = allocate(layout(len)?, true)?;
         Ok(AlignedBuf { ptr, len })
@@ -111,14 +120,22 @@ impl Drop for AlignedBuf {
     fn drop(&mut self) {
         if self.len > 0 {
             // SAFETY: allocated in `zeroed` with exactly this layout, which was valid then.
-            unsafe { alloc::dealloc(self.ptr.as_ptr(), Layout::from_size_align_unchecked(self.len, ALIGN)) }
+            unsafe {
+                alloc::dealloc(
+                    self.ptr.as_ptr(),
+                    Layout::from_size_align_unchecked(self.len, ALIGN),
+                )
+            }
         }
     }
 }
 
 impl std::fmt::Debug for AlignedBuf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AlignedBuf").field("ptr", &self.ptr).field("len", &self.len).finish()
+        f.debug_struct("AlignedBuf")
+            .field("ptr", &self.ptr)
+            .field("len", &self.len)
+            .finish()
     }
 }
 
@@ -128,7 +145,10 @@ impl std::fmt::Debug for AlignedBuf {
 /// allocates one header line and returns a unique pointer.
 pub fn raw_alloc(size: usize) -> Result<NonNull<u8>, RuntimeError> {
     let total = size.checked_add(ALIGN).ok_or_else(|| {
-        RuntimeError::new(Status::SizeOverflow, format!("cannot allocate {size} bytes: the size overflows"))
+        RuntimeError::new(
+            Status::SizeOverflow,
+            format!("cannot allocate {size} bytes: the size overflows"),
+        )
     })?;
     let base = allocate(layout(total)?, false)?;
     // SAFETY: the allocation has at least ALIGN bytes; the header is its
@@ -155,9 +175,14 @@ pub unsafe fn raw_free(ptr: NonNull<u8>) {
 
 /// The number of elements in a tensor of shape `dims`, or an overflow error.
 pub fn element_count(dims: &[usize]) -> Result<usize, RuntimeError> {
-    dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).ok_or_else(|| {
-        RuntimeError::new(Status::SizeOverflow, format!("shape {dims:?} has more elements than fit in memory"))
-    })
+    dims.iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| {
+            RuntimeError::new(
+                Status::SizeOverflow,
+                format!("shape {dims:?} has more elements than fit in memory"),
+            )
+        })
 }
 
 /// The size in bytes of a tensor of `dtype` and shape `dims`; an error if it
@@ -167,7 +192,10 @@ pub fn byte_size(dtype: DType, dims: &[usize]) -> Result<usize, RuntimeError> {
         .checked_mul(dtype.size())
         .filter(|&b| isize::try_from(b).is_ok())
         .ok_or_else(|| {
-            RuntimeError::new(Status::SizeOverflow, format!("a {dtype} tensor of shape {dims:?} does not fit in memory"))
+            RuntimeError::new(
+                Status::SizeOverflow,
+                format!("a {dtype} tensor of shape {dims:?} does not fit in memory"),
+            )
         })
 }
 
@@ -206,14 +234,23 @@ mod tests {
         // Fits in usize as elements but not as bytes.
         let e = AlignedBuf::for_shape(DType::F64, &[usize::MAX / 4]).unwrap_err();
         assert_eq!(e.status, Status::SizeOverflow);
-        assert_eq!(e.message, format!("a f64 tensor of shape [{}] does not fit in memory", usize::MAX / 4));
+        assert_eq!(
+            e.message,
+            format!(
+                "a f64 tensor of shape [{}] does not fit in memory",
+                usize::MAX / 4
+            )
+        );
     }
 
     #[test]
     fn byte_size_limits() {
         assert_eq!(byte_size(DType::I64, &[]).unwrap(), 8);
         assert_eq!(byte_size(DType::I64, &[0, usize::MAX]).unwrap(), 0);
-        assert_eq!(byte_size(DType::U8, &[isize::MAX as usize]).unwrap(), isize::MAX as usize);
+        assert_eq!(
+            byte_size(DType::U8, &[isize::MAX as usize]).unwrap(),
+            isize::MAX as usize
+        );
         assert!(byte_size(DType::U8, &[isize::MAX as usize + 1]).is_err());
         assert_eq!(element_count(&[2, 3, 4]).unwrap(), 24);
     }
@@ -238,6 +275,9 @@ mod tests {
                 raw_free(p);
             }
         }
-        assert_eq!(raw_alloc(usize::MAX - 1).unwrap_err().status, Status::SizeOverflow);
+        assert_eq!(
+            raw_alloc(usize::MAX - 1).unwrap_err().status,
+            Status::SizeOverflow
+        );
     }
 }

@@ -33,9 +33,19 @@ pub enum Role {
 }
 
 impl Role {
+    /// `input` or `output`, as messages say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Input => "input",
+            Role::Output => "output",
+        }
+    }
+
     /// The role with numeric code `code` (0 input, 1 output).
     pub fn from_code(code: i32) -> Option<Role> {
-        [Role::Input, Role::Output].into_iter().find(|r| *r as i32 == code)
+        [Role::Input, Role::Output]
+            .into_iter()
+            .find(|r| *r as i32 == code)
     }
 }
 
@@ -127,21 +137,37 @@ struct Label<'a>(&'a TensorSpec<'a>);
 
 impl fmt::Display for Label<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let role = match self.0.role {
-            Role::Input => "input",
-            Role::Output => "output",
-        };
-        write!(f, "{role} '{}'", self.0.name)
+        write!(f, "{} '{}'", self.0.role.name(), self.0.name)
     }
 }
 
 /// Checks `args` against `sig`. `values` holds one entry per symbol: a value
 /// `>= 0` given by the caller, or [`UNBOUND`]; on success every entry holds
 /// the symbol's value. On an error `values` may be partly filled.
-pub fn check_args(sig: &Signature<'_>, args: &[TensorArg<'_>], values: &mut [i64]) -> Result<(), RuntimeError> {
+///
+/// ```
+/// use tessera_runtime::check::{check_args, Dim, Role, Signature, TensorArg, TensorSpec, UNBOUND};
+/// use tessera_runtime::DType;
+/// let x = [Dim::symbol(0), Dim::fixed(784)];
+/// let tensors = [TensorSpec { name: "x", role: Role::Input, dtype: DType::F32, dims: &x }];
+/// let sig = Signature { symbols: &["N"], tensors: &tensors };
+/// let data = vec![0f32; 2 * 785];
+/// let arg = TensorArg { data: data.as_ptr().cast(), dtype: DType::F32, dims: Some(&[2, 785]) };
+/// let err = check_args(&sig, &[arg], &mut [UNBOUND]).unwrap_err();
+/// assert_eq!(err.message, "input 'x': dim 1 must be 784, got 785");
+/// ```
+pub fn check_args(
+    sig: &Signature<'_>,
+    args: &[TensorArg<'_>],
+    values: &mut [i64],
+) -> Result<(), RuntimeError> {
     let invalid = |message: String| Err(RuntimeError::new(Status::InvalidArgument, message));
     if values.len() != sig.symbols.len() {
-        return invalid(format!("{} symbol values given for {} symbols", values.len(), sig.symbols.len()));
+        return invalid(format!(
+            "{} symbol values given for {} symbols",
+            values.len(),
+            sig.symbols.len()
+        ));
     }
     if args.len() != sig.tensors.len() {
         let inputs = sig.tensors.iter().filter(|t| t.role == Role::Input).count();
@@ -168,7 +194,10 @@ pub fn check_args(sig: &Signature<'_>, args: &[TensorArg<'_>], values: &mut [i64
         }
     }
     if let Some(k) = checker.values.iter().position(|&v| v == UNBOUND) {
-        return invalid(format!("symbol '{}' has no value: no tensor has it and none was given", sig.symbols[k]));
+        return invalid(format!(
+            "symbol '{}' has no value: no tensor has it and none was given",
+            sig.symbols[k]
+        ));
     }
     Ok(())
 }
@@ -188,11 +217,20 @@ struct Checker<'s, 'a> {
 
 impl Checker<'_, '_> {
     /// Checks tensor `index` and binds the symbols it is first to have.
-    fn tensor(&mut self, index: usize, spec: &TensorSpec<'_>, arg: &TensorArg<'_>) -> Result<(), RuntimeError> {
+    fn tensor(
+        &mut self,
+        index: usize,
+        spec: &TensorSpec<'_>,
+        arg: &TensorArg<'_>,
+    ) -> Result<(), RuntimeError> {
         let label = Label(spec);
-        let fail = |status, message: String| Err(RuntimeError::new(status, format!("{label}: {message}")));
+        let fail =
+            |status, message: String| Err(RuntimeError::new(status, format!("{label}: {message}")));
         if arg.dtype != spec.dtype {
-            return fail(Status::DTypeMismatch, format!("dtype must be {}, got {}", spec.dtype, arg.dtype));
+            return fail(
+                Status::DTypeMismatch,
+                format!("dtype must be {}, got {}", spec.dtype, arg.dtype),
+            );
         }
         let mut shape = Vec::with_capacity(spec.dims.len());
         match arg.dims {
@@ -205,7 +243,10 @@ impl Checker<'_, '_> {
                 }
                 for (axis, (&want, &got)) in spec.dims.iter().zip(dims).enumerate() {
                     if got < 0 {
-                        return fail(Status::InvalidArgument, format!("dim {axis} is negative ({got})"));
+                        return fail(
+                            Status::InvalidArgument,
+                            format!("dim {axis} is negative ({got})"),
+                        );
                     }
                     self.dim(index, spec, axis, want, got)?;
                     shape.push(got);
@@ -217,18 +258,29 @@ impl Checker<'_, '_> {
                 }
             }
         }
-        let dims: Vec<usize> = shape.iter().map(|&d| usize::try_from(d).unwrap_or(usize::MAX)).collect();
+        let dims: Vec<usize> = shape
+            .iter()
+            .map(|&d| usize::try_from(d).unwrap_or(usize::MAX))
+            .collect();
         let Ok(bytes) = byte_size(spec.dtype, &dims) else {
-            return fail(Status::SizeOverflow, format!("shape {shape:?} does not fit in memory"));
+            return fail(
+                Status::SizeOverflow,
+                format!("shape {shape:?} does not fit in memory"),
+            );
         };
         if arg.data.is_null() {
             if bytes > 0 {
                 return fail(Status::NullArgument, "data pointer is null".into());
             }
-        } else if (arg.data as usize) % spec.dtype.size() != 0 {
+        } else if !(arg.data as usize).is_multiple_of(spec.dtype.size()) {
             return fail(
                 Status::InvalidArgument,
-                format!("data pointer {:p} is not aligned to {} bytes ({})", arg.data, spec.dtype.size(), spec.dtype),
+                format!(
+                    "data pointer {:p} is not aligned to {} bytes ({})",
+                    arg.data,
+                    spec.dtype.size(),
+                    spec.dtype
+                ),
             );
         }
         Ok(())
@@ -236,7 +288,14 @@ impl Checker<'_, '_> {
 
     /// Checks dim `axis` of tensor `index`: `got` against `want`, binding a
     /// symbol on its first use.
-    fn dim(&mut self, index: usize, spec: &TensorSpec<'_>, axis: usize, want: Dim, got: i64) -> Result<(), RuntimeError> {
+    fn dim(
+        &mut self,
+        index: usize,
+        spec: &TensorSpec<'_>,
+        axis: usize,
+        want: Dim,
+        got: i64,
+    ) -> Result<(), RuntimeError> {
         let label = Label(spec);
         match want.kind() {
             DimKind::Static(n) => {
@@ -254,7 +313,9 @@ impl Checker<'_, '_> {
                     self.values[k] = got;
                 } else if bound != got {
                     let source = match self.first_use(index, axis, k) {
-                        Some((t, a)) => format!(" to match {} dim {a},", Label(&self.sig.tensors[t])),
+                        Some((t, a)) => {
+                            format!(" to match {} dim {a},", Label(&self.sig.tensors[t]))
+                        }
                         None => format!(", the value given for {name},"),
                     };
                     return Err(RuntimeError::new(
@@ -285,7 +346,12 @@ impl Checker<'_, '_> {
     }
 
     /// The name of symbol `k`, or an error if the signature has no such symbol.
-    fn symbol_name(&self, spec: &TensorSpec<'_>, axis: usize, k: usize) -> Result<&str, RuntimeError> {
+    fn symbol_name(
+        &self,
+        spec: &TensorSpec<'_>,
+        axis: usize,
+        k: usize,
+    ) -> Result<&str, RuntimeError> {
         self.sig.symbols.get(k).copied().ok_or_else(|| {
             RuntimeError::new(
                 Status::InvalidArgument,
@@ -302,10 +368,16 @@ impl Checker<'_, '_> {
     /// `index`: the tensor and axis that bound it, if a tensor did.
     fn first_use(&self, index: usize, axis: usize, k: usize) -> Option<(usize, usize)> {
         let target = Dim::symbol(k);
-        self.sig.tensors[..=index].iter().enumerate().find_map(|(t, spec)| {
-            let end = if t == index { axis } else { spec.dims.len() };
-            spec.dims[..end].iter().position(|&d| d == target).map(|a| (t, a))
-        })
+        self.sig.tensors[..=index]
+            .iter()
+            .enumerate()
+            .find_map(|(t, spec)| {
+                let end = if t == index { axis } else { spec.dims.len() };
+                spec.dims[..end]
+                    .iter()
+                    .position(|&d| d == target)
+                    .map(|a| (t, a))
+            })
     }
 }
 
@@ -323,7 +395,11 @@ mod tests {
     }
 
     fn arg<'a>(dtype: DType, dims: &'a [i64]) -> TensorArg<'a> {
-        TensorArg { data: data(), dtype, dims: Some(dims) }
+        TensorArg {
+            data: data(),
+            dtype,
+            dims: Some(dims),
+        }
     }
 
     /// `mlp(x: N x 784 f32, y: N x S x i64) -> out: N x 10 f32`.
@@ -332,11 +408,29 @@ mod tests {
         let y = [N, S];
         let out = [N, Dim::fixed(10)];
         let tensors = [
-            TensorSpec { name: "x", role: Role::Input, dtype: DType::F32, dims: &x },
-            TensorSpec { name: "y", role: Role::Input, dtype: DType::I64, dims: &y },
-            TensorSpec { name: "out", role: Role::Output, dtype: DType::F32, dims: &out },
+            TensorSpec {
+                name: "x",
+                role: Role::Input,
+                dtype: DType::F32,
+                dims: &x,
+            },
+            TensorSpec {
+                name: "y",
+                role: Role::Input,
+                dtype: DType::I64,
+                dims: &y,
+            },
+            TensorSpec {
+                name: "out",
+                role: Role::Output,
+                dtype: DType::F32,
+                dims: &out,
+            },
         ];
-        f(&Signature { symbols: &["N", "S"], tensors: &tensors })
+        f(&Signature {
+            symbols: &["N", "S"],
+            tensors: &tensors,
+        })
     }
 
     fn check(args: &[TensorArg<'_>], values: &mut [i64]) -> Result<(), String> {
@@ -358,46 +452,119 @@ mod tests {
     #[test]
     fn consistent_args_bind_symbols() {
         let mut v = [UNBOUND, UNBOUND];
-        check(&[arg(DType::F32, &[4, 784]), arg(DType::I64, &[4, 7]), arg(DType::F32, &[4, 10])], &mut v).unwrap();
+        check(
+            &[
+                arg(DType::F32, &[4, 784]),
+                arg(DType::I64, &[4, 7]),
+                arg(DType::F32, &[4, 10]),
+            ],
+            &mut v,
+        )
+        .unwrap();
         assert_eq!(v, [4, 7]);
     }
 
     #[test]
     fn static_dim_mismatch() {
         let mut v = [UNBOUND; 2];
-        let e = check(&[arg(DType::F32, &[4, 785]), arg(DType::I64, &[4, 7]), arg(DType::F32, &[4, 10])], &mut v);
+        let e = check(
+            &[
+                arg(DType::F32, &[4, 785]),
+                arg(DType::I64, &[4, 7]),
+                arg(DType::F32, &[4, 10]),
+            ],
+            &mut v,
+        );
         assert_eq!(e.unwrap_err(), "input 'x': dim 1 must be 784, got 785");
     }
 
     #[test]
     fn symbolic_dim_mismatch_names_the_binder() {
         let mut v = [UNBOUND; 2];
-        let e = check(&[arg(DType::F32, &[4, 784]), arg(DType::I64, &[5, 7]), arg(DType::F32, &[4, 10])], &mut v);
-        assert_eq!(e.unwrap_err(), "input 'y': dim 0 (N) must be 4 to match input 'x' dim 0, got 5");
+        let e = check(
+            &[
+                arg(DType::F32, &[4, 784]),
+                arg(DType::I64, &[5, 7]),
+                arg(DType::F32, &[4, 10]),
+            ],
+            &mut v,
+        );
+        assert_eq!(
+            e.unwrap_err(),
+            "input 'y': dim 0 (N) must be 4 to match input 'x' dim 0, got 5"
+        );
         let mut v = [UNBOUND; 2];
-        let e = check(&[arg(DType::F32, &[4, 784]), arg(DType::I64, &[4, 7]), arg(DType::F32, &[3, 10])], &mut v);
-        assert_eq!(e.unwrap_err(), "output 'out': dim 0 (N) must be 4 to match input 'x' dim 0, got 3");
+        let e = check(
+            &[
+                arg(DType::F32, &[4, 784]),
+                arg(DType::I64, &[4, 7]),
+                arg(DType::F32, &[3, 10]),
+            ],
+            &mut v,
+        );
+        assert_eq!(
+            e.unwrap_err(),
+            "output 'out': dim 0 (N) must be 4 to match input 'x' dim 0, got 3"
+        );
     }
 
     #[test]
     fn symbol_given_by_the_caller() {
         let mut v = [2, UNBOUND];
-        let e = check(&[arg(DType::F32, &[4, 784]), arg(DType::I64, &[4, 7]), arg(DType::F32, &[4, 10])], &mut v);
-        assert_eq!(e.unwrap_err(), "input 'x': dim 0 (N) must be 2, the value given for N, got 4");
+        let e = check(
+            &[
+                arg(DType::F32, &[4, 784]),
+                arg(DType::I64, &[4, 7]),
+                arg(DType::F32, &[4, 10]),
+            ],
+            &mut v,
+        );
+        assert_eq!(
+            e.unwrap_err(),
+            "input 'x': dim 0 (N) must be 2, the value given for N, got 4"
+        );
         let mut v = [-5, UNBOUND];
-        let e = check(&[], &mut v);
+        let e = check(
+            &[
+                arg(DType::F32, &[4, 784]),
+                arg(DType::I64, &[4, 7]),
+                arg(DType::F32, &[4, 10]),
+            ],
+            &mut v,
+        );
         assert_eq!(e.unwrap_err(), "symbol 'N' has a negative value (-5)");
     }
 
     #[test]
     fn rank_dtype_and_negative_dims() {
         let mut v = [UNBOUND; 2];
-        let e = check(&[arg(DType::F32, &[4, 784, 1]), arg(DType::I64, &[4, 7]), arg(DType::F32, &[4, 10])], &mut v);
+        let e = check(
+            &[
+                arg(DType::F32, &[4, 784, 1]),
+                arg(DType::I64, &[4, 7]),
+                arg(DType::F32, &[4, 10]),
+            ],
+            &mut v,
+        );
         assert_eq!(e.unwrap_err(), "input 'x': rank must be 2, got 3");
-        let e = check(&[arg(DType::F64, &[4, 784]), arg(DType::I64, &[4, 7]), arg(DType::F32, &[4, 10])], &mut v);
+        let e = check(
+            &[
+                arg(DType::F64, &[4, 784]),
+                arg(DType::I64, &[4, 7]),
+                arg(DType::F32, &[4, 10]),
+            ],
+            &mut v,
+        );
         assert_eq!(e.unwrap_err(), "input 'x': dtype must be f32, got f64");
         let mut v = [UNBOUND; 2];
-        let e = check(&[arg(DType::F32, &[-1, 784]), arg(DType::I64, &[4, 7]), arg(DType::F32, &[4, 10])], &mut v);
+        let e = check(
+            &[
+                arg(DType::F32, &[-1, 784]),
+                arg(DType::I64, &[4, 7]),
+                arg(DType::F32, &[4, 10]),
+            ],
+            &mut v,
+        );
         assert_eq!(e.unwrap_err(), "input 'x': dim 0 is negative (-1)");
     }
 
@@ -405,7 +572,10 @@ mod tests {
     fn wrong_number_of_tensors() {
         let mut v = [UNBOUND; 2];
         let e = check(&[arg(DType::F32, &[4, 784])], &mut v);
-        assert_eq!(e.unwrap_err(), "expected 3 tensors (2 inputs, 1 output), got 1");
+        assert_eq!(
+            e.unwrap_err(),
+            "expected 3 tensors (2 inputs, 1 output), got 1"
+        );
         let e = check(&[], &mut [UNBOUND]);
         assert_eq!(e.unwrap_err(), "1 symbol values given for 2 symbols");
     }
@@ -415,73 +585,192 @@ mod tests {
         let mut v = [UNBOUND; 2];
         let mut out = arg(DType::F32, &[4, 10]);
         out.data = std::ptr::null();
-        let e = check(&[arg(DType::F32, &[4, 784]), arg(DType::I64, &[4, 7]), out], &mut v);
+        let e = check(
+            &[arg(DType::F32, &[4, 784]), arg(DType::I64, &[4, 7]), out],
+            &mut v,
+        );
         assert_eq!(e.unwrap_err(), "output 'out': data pointer is null");
         // Null is fine for an empty tensor.
         let mut v = [UNBOUND; 2];
         let mut x = arg(DType::F32, &[0, 784]);
         x.data = std::ptr::null();
-        check(&[x, arg(DType::I64, &[0, 7]), arg(DType::F32, &[0, 10])], &mut v).unwrap();
+        check(
+            &[x, arg(DType::I64, &[0, 7]), arg(DType::F32, &[0, 10])],
+            &mut v,
+        )
+        .unwrap();
         assert_eq!(v, [0, 7]);
         let mut v = [UNBOUND; 2];
         let mut x = arg(DType::F32, &[1, 784]);
         x.data = data().cast::<u8>().wrapping_add(2).cast();
-        let e = check(&[x, arg(DType::I64, &[1, 7]), arg(DType::F32, &[1, 10])], &mut v).unwrap_err();
-        assert!(e.starts_with("input 'x': data pointer 0x") && e.ends_with("is not aligned to 4 bytes (f32)"), "{e}");
+        let e = check(
+            &[x, arg(DType::I64, &[1, 7]), arg(DType::F32, &[1, 10])],
+            &mut v,
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("input 'x': data pointer 0x")
+                && e.ends_with("is not aligned to 4 bytes (f32)"),
+            "{e}"
+        );
     }
 
     #[test]
     fn overflowing_shapes() {
         let mut v = [UNBOUND; 2];
         let big = i64::MAX / 2;
-        let e = check(&[arg(DType::F32, &[4, 784]), arg(DType::I64, &[4, big]), arg(DType::F32, &[4, 10])], &mut v);
-        assert_eq!(e.unwrap_err(), format!("input 'y': shape [4, {big}] does not fit in memory"));
+        let e = check(
+            &[
+                arg(DType::F32, &[4, 784]),
+                arg(DType::I64, &[4, big]),
+                arg(DType::F32, &[4, 10]),
+            ],
+            &mut v,
+        );
+        assert_eq!(
+            e.unwrap_err(),
+            format!("input 'y': shape [4, {big}] does not fit in memory")
+        );
     }
 
     #[test]
     fn implied_shapes_use_symbol_values() {
         // Only N and S given, no dims: the NAME_run(ctx, x, y, out, N, S) style.
-        let implied = |dtype| TensorArg { data: data(), dtype, dims: None };
+        let implied = |dtype| TensorArg {
+            data: data(),
+            dtype,
+            dims: None,
+        };
         let mut v = [4, 7];
-        check(&[implied(DType::F32), implied(DType::I64), implied(DType::F32)], &mut v).unwrap();
+        check(
+            &[
+                implied(DType::F32),
+                implied(DType::I64),
+                implied(DType::F32),
+            ],
+            &mut v,
+        )
+        .unwrap();
         // S comes from y's explicit dims even though y follows x.
         let mut v = [4, UNBOUND];
-        check(&[implied(DType::F32), arg(DType::I64, &[4, 9]), implied(DType::F32)], &mut v).unwrap();
+        check(
+            &[
+                implied(DType::F32),
+                arg(DType::I64, &[4, 9]),
+                implied(DType::F32),
+            ],
+            &mut v,
+        )
+        .unwrap();
         assert_eq!(v, [4, 9]);
         let mut v = [UNBOUND, 7];
-        let e = check(&[implied(DType::F32), implied(DType::I64), implied(DType::F32)], &mut v);
-        assert_eq!(e.unwrap_err(), "input 'x': dim 0 (N) has no value: give N or the tensor's dims");
+        let e = check(
+            &[
+                implied(DType::F32),
+                implied(DType::I64),
+                implied(DType::F32),
+            ],
+            &mut v,
+        );
+        assert_eq!(
+            e.unwrap_err(),
+            "input 'x': dim 0 (N) has no value: give N or the tensor's dims"
+        );
         let mut v = [4, i64::MAX];
-        let e = check(&[implied(DType::F32), implied(DType::I64), implied(DType::F32)], &mut v);
-        assert_eq!(e.unwrap_err(), format!("input 'y': shape [4, {}] does not fit in memory", i64::MAX));
+        let e = check(
+            &[
+                implied(DType::F32),
+                implied(DType::I64),
+                implied(DType::F32),
+            ],
+            &mut v,
+        );
+        assert_eq!(
+            e.unwrap_err(),
+            format!("input 'y': shape [4, {}] does not fit in memory", i64::MAX)
+        );
     }
 
     #[test]
     fn unused_symbol_needs_a_value() {
         let x = [Dim::fixed(2)];
-        let tensors = [TensorSpec { name: "x", role: Role::Input, dtype: DType::U8, dims: &x }];
-        let sig = Signature { symbols: &["K"], tensors: &tensors };
+        let tensors = [TensorSpec {
+            name: "x",
+            role: Role::Input,
+            dtype: DType::U8,
+            dims: &x,
+        }];
+        let sig = Signature {
+            symbols: &["K"],
+            tensors: &tensors,
+        };
         let e = check_args(&sig, &[arg(DType::U8, &[2])], &mut [UNBOUND]).unwrap_err();
-        assert_eq!(e.message, "symbol 'K' has no value: no tensor has it and none was given");
+        assert_eq!(
+            e.message,
+            "symbol 'K' has no value: no tensor has it and none was given"
+        );
         check_args(&sig, &[arg(DType::U8, &[2])], &mut [3]).unwrap();
     }
 
     #[test]
     fn bad_symbol_index_in_signature() {
         let x = [Dim::symbol(5)];
-        let tensors = [TensorSpec { name: "x", role: Role::Input, dtype: DType::U8, dims: &x }];
-        let sig = Signature { symbols: &["N"], tensors: &tensors };
+        let tensors = [TensorSpec {
+            name: "x",
+            role: Role::Input,
+            dtype: DType::U8,
+            dims: &x,
+        }];
+        let sig = Signature {
+            symbols: &["N"],
+            tensors: &tensors,
+        };
         let e = check_args(&sig, &[arg(DType::U8, &[2])], &mut [UNBOUND]).unwrap_err();
         assert_eq!(e.status, Status::InvalidArgument);
-        assert_eq!(e.message, "input 'x': dim 0 refers to symbol 5, but the signature has 1 symbols");
+        assert_eq!(
+            e.message,
+            "input 'x': dim 0 refers to symbol 5, but the signature has 1 symbols"
+        );
     }
 
     #[test]
     fn statuses() {
         let mut v = [UNBOUND; 2];
-        let st = |args: &[TensorArg<'_>], v: &mut [i64]| with_mlp(|sig| check_args(sig, args, v)).unwrap_err().status;
-        assert_eq!(st(&[arg(DType::F32, &[4, 785]), arg(DType::I64, &[4, 7]), arg(DType::F32, &[4, 10])], &mut v), Status::ShapeMismatch);
-        assert_eq!(st(&[arg(DType::F32, &[4]), arg(DType::I64, &[4, 7]), arg(DType::F32, &[4, 10])], &mut v), Status::RankMismatch);
-        assert_eq!(st(&[arg(DType::I8, &[4, 784]), arg(DType::I64, &[4, 7]), arg(DType::F32, &[4, 10])], &mut v), Status::DTypeMismatch);
+        let st = |args: &[TensorArg<'_>], v: &mut [i64]| {
+            with_mlp(|sig| check_args(sig, args, v)).unwrap_err().status
+        };
+        assert_eq!(
+            st(
+                &[
+                    arg(DType::F32, &[4, 785]),
+                    arg(DType::I64, &[4, 7]),
+                    arg(DType::F32, &[4, 10])
+                ],
+                &mut v
+            ),
+            Status::ShapeMismatch
+        );
+        assert_eq!(
+            st(
+                &[
+                    arg(DType::F32, &[4]),
+                    arg(DType::I64, &[4, 7]),
+                    arg(DType::F32, &[4, 10])
+                ],
+                &mut v
+            ),
+            Status::RankMismatch
+        );
+        assert_eq!(
+            st(
+                &[
+                    arg(DType::I8, &[4, 784]),
+                    arg(DType::I64, &[4, 7]),
+                    arg(DType::F32, &[4, 10])
+                ],
+                &mut v
+            ),
+            Status::DTypeMismatch
+        );
     }
 }

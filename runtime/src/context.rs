@@ -31,7 +31,11 @@ impl Default for Context {
 impl Context {
     /// A context with no error and an empty workspace.
     pub fn new() -> Context {
-        Context { last_status: Status::Ok, last_message: CString::default(), workspace: empty_buf() }
+        Context {
+            last_status: Status::Ok,
+            last_message: CString::default(),
+            workspace: empty_buf(),
+        }
     }
 
     /// Records `err` as the last error.
@@ -98,12 +102,19 @@ mod tests {
         let mut cx = Context::new();
         assert_eq!(cx.last_error(), c"");
         assert_eq!(cx.last_status(), Status::Ok);
-        let r: Result<(), _> = cx.record(Err(RuntimeError::new(Status::RankMismatch, "input 'x': rank must be 2, got 3")));
+        let r: Result<(), _> = cx.record(Err(RuntimeError::new(
+            Status::RankMismatch,
+            "input 'x': rank must be 2, got 3",
+        )));
         assert!(r.is_err());
         assert_eq!(cx.last_error(), c"input 'x': rank must be 2, got 3");
         assert_eq!(cx.last_status(), Status::RankMismatch);
         assert_eq!(cx.record(Ok(5)).unwrap(), 5);
-        assert_eq!(cx.last_status(), Status::RankMismatch, "success does not clear by itself");
+        assert_eq!(
+            cx.last_status(),
+            Status::RankMismatch,
+            "success does not clear by itself"
+        );
         cx.clear_error();
         assert_eq!(cx.last_error(), c"");
     }

@@ -108,7 +108,10 @@ impl RuntimeError {
     /// An error with the given status and message.
     pub fn new(status: Status, message: impl Into<String>) -> RuntimeError {
         debug_assert_ne!(status, Status::Ok, "an error needs a failing status");
-        RuntimeError { status, message: message.into() }
+        RuntimeError {
+            status,
+            message: message.into(),
+        }
     }
 }
 

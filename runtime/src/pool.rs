@@ -22,7 +22,13 @@
 //! set by [`set_num_threads`], else `TESSERA_NUM_THREADS` (an integer from 1
 //! to [`MAX_THREADS`]; any other value is ignored), else the machine's
 //! available parallelism. Setting a new count replaces the pool; loops
-//! running on the old one finish there.
+//! running on the old one finish there. [`shutdown`] stops the pool and
+//! joins its threads, which a library must do before it is unloaded
+//! (`dlclose`) so no thread outlives its code; the next loop starts a new
+//! pool. (valgrind still reports a few KiB "possibly lost" at exit: the
+//! threads' stacks while the pool runs, or, after a shutdown, the per-thread
+//! records that rayon's crossbeam-epoch keeps in a global list of tagged
+//! pointers. Nothing is "definitely lost".)
 //!
 //! # Nesting
 //!
@@ -33,7 +39,8 @@
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::thread::JoinHandle;
 
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
@@ -55,18 +62,35 @@ static REQUESTED: AtomicUsize = AtomicUsize::new(0);
 /// The pool, created on first use; `None` after the count changed.
 static POOL: Mutex<Option<Arc<ThreadPool>>> = Mutex::new(None);
 
+/// Every pool thread started and not yet joined, of this pool and of pools
+/// replaced by [`set_num_threads`]. Finished ones are pruned when a thread
+/// starts.
+static THREADS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+
+/// Locks `m`; a panic elsewhere cannot leave these statics inconsistent.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// The count the environment asks for, or the machine's parallelism.
 fn default_threads() -> usize {
     static DEFAULT: OnceLock<usize> = OnceLock::new();
     *DEFAULT.get_or_init(|| {
-        parse_thread_count(std::env::var(NUM_THREADS_VAR).ok().as_deref())
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS))
+        parse_thread_count(std::env::var(NUM_THREADS_VAR).ok().as_deref()).unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(MAX_THREADS)
+        })
     })
 }
 
 /// Parses a `TESSERA_NUM_THREADS` value: an integer in `1..=MAX_THREADS`.
 fn parse_thread_count(value: Option<&str>) -> Option<usize> {
-    value?.trim().parse().ok().filter(|n| (1..=MAX_THREADS).contains(n))
+    value?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| (1..=MAX_THREADS).contains(n))
 }
 
 /// The number of threads the pool has, or will have when first used.
@@ -86,23 +110,59 @@ pub fn set_num_threads(n: usize) -> Result<(), RuntimeError> {
             format!("cannot use {n} threads: at most {MAX_THREADS}"),
         ));
     }
-    let mut pool = POOL.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut pool = lock(&POOL);
     REQUESTED.store(n, Ordering::Relaxed);
     *pool = None;
     Ok(())
 }
 
+/// Stops the pool and joins its threads, after the loops running on it
+/// finish; the next [`parallel_for`] starts a new pool. An error if called
+/// from a rayon worker thread (it would wait for itself).
+pub fn shutdown() -> Result<(), RuntimeError> {
+    if rayon::current_thread_index().is_some() {
+        return Err(RuntimeError::new(
+            Status::InvalidArgument,
+            "cannot shut the thread pool down from one of its threads",
+        ));
+    }
+    // Dropping the last reference tells rayon's threads to exit.
+    drop(lock(&POOL).take());
+    let threads = std::mem::take(&mut *lock(&THREADS));
+    for thread in threads {
+        // Rayon catches panics in jobs, so a worker never ends in one.
+        let _ = thread.join();
+    }
+    Ok(())
+}
+
 /// The pool, created with [`num_threads`] threads if there is none.
 fn pool() -> Result<Arc<ThreadPool>, RuntimeError> {
-    let mut slot = POOL.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut slot = lock(&POOL);
     if let Some(pool) = &*slot {
         return Ok(pool.clone());
     }
     let pool = ThreadPoolBuilder::new()
         .num_threads(num_threads())
-        .thread_name(|i| format!("tessera-{i}"))
+        .spawn_handler(|thread| {
+            let mut builder =
+                std::thread::Builder::new().name(format!("tessera-{}", thread.index()));
+            if let Some(size) = thread.stack_size() {
+                builder = builder.stack_size(size);
+            }
+            let handle = builder.spawn(|| thread.run())?;
+            let mut threads = lock(&THREADS);
+            threads.retain(|t| !t.is_finished());
+            threads.push(handle);
+            Ok(())
+        })
         .build()
-        .map_err(|e| RuntimeError::new(Status::ThreadPool, format!("cannot start the thread pool: {e}")))?;
+        .map_err(|e| {
+            RuntimeError::new(
+                Status::ThreadPool,
+                format!("cannot start the thread pool: {e}"),
+            )
+        })?;
     Ok(slot.insert(Arc::new(pool)).clone())
 }
 
@@ -127,7 +187,9 @@ fn run_chunks<F: Fn(Range<usize>) + Sync>(n: usize, threads: usize, body: &F) {
     if parts <= 1 || threads <= 1 {
         body(0..n);
     } else {
-        (0..parts).into_par_iter().for_each(|i| body(chunk(n, parts, i)));
+        (0..parts)
+            .into_par_iter()
+            .for_each(|i| body(chunk(n, parts, i)));
     }
 }
 
@@ -135,6 +197,16 @@ fn run_chunks<F: Fn(Range<usize>) + Sync>(n: usize, threads: usize, body: &F) {
 /// module doc for the policy). Returns when every chunk has run. A panic in
 /// `body` propagates to the caller once the other chunks have finished. An
 /// error only if the pool could not be started.
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// let total = AtomicUsize::new(0);
+/// tessera_runtime::parallel_for(1000, |chunk| {
+///     total.fetch_add(chunk.len(), Ordering::Relaxed);
+/// })?;
+/// assert_eq!(total.into_inner(), 1000);
+/// # Ok::<(), tessera_runtime::RuntimeError>(())
+/// ```
 pub fn parallel_for<F>(n: usize, body: F) -> Result<(), RuntimeError>
 where
     F: Fn(Range<usize>) + Sync,
@@ -164,8 +236,8 @@ mod tests {
     /// Tests that change the global count hold this, so counts do not race.
     static COUNT_LOCK: Mutex<()> = Mutex::new(());
 
-    fn lock() -> std::sync::MutexGuard<'static, ()> {
-        COUNT_LOCK.lock().unwrap_or_else(PoisonError::into_inner)
+    fn serial() -> MutexGuard<'static, ()> {
+        lock(&COUNT_LOCK)
     }
 
     #[test]
@@ -200,12 +272,15 @@ mod tests {
             }
         })
         .unwrap();
-        assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1), "n = {n}");
+        assert!(
+            hits.iter().all(|h| h.load(Ordering::Relaxed) == 1),
+            "n = {n}"
+        );
     }
 
     #[test]
     fn every_index_once() {
-        let _g = lock();
+        let _g = serial();
         for n in [0, 1, 2, 3, 7, 17, 33, 1000, 100_000] {
             visits_each_index_once(n);
         }
@@ -218,7 +293,7 @@ mod tests {
 
     #[test]
     fn uses_several_threads() {
-        let _g = lock();
+        let _g = serial();
         set_num_threads(2).unwrap();
         let threads = Mutex::new(std::collections::HashSet::new());
         // Each chunk waits for a moment, so one thread cannot run them all
@@ -234,7 +309,7 @@ mod tests {
 
     #[test]
     fn one_thread_runs_inline_in_one_chunk() {
-        let _g = lock();
+        let _g = serial();
         set_num_threads(1).unwrap();
         let caller = std::thread::current().id();
         let calls = AtomicU64::new(0);
@@ -250,7 +325,7 @@ mod tests {
 
     #[test]
     fn nested_calls_complete() {
-        let _g = lock();
+        let _g = serial();
         set_num_threads(2).unwrap();
         let sum = AtomicU64::new(0);
         parallel_for(16, |outer| {
@@ -273,7 +348,7 @@ mod tests {
 
     #[test]
     fn calls_from_many_threads_at_once() {
-        let _g = lock();
+        let _g = serial();
         std::thread::scope(|s| {
             for _ in 0..4 {
                 s.spawn(|| {
@@ -287,7 +362,7 @@ mod tests {
 
     #[test]
     fn panics_propagate() {
-        let _g = lock();
+        let _g = serial();
         set_num_threads(2).unwrap();
         let r = std::panic::catch_unwind(|| {
             parallel_for(100, |r| {
@@ -304,7 +379,7 @@ mod tests {
 
     #[test]
     fn thread_count_setting() {
-        let _g = lock();
+        let _g = serial();
         assert!(num_threads() >= 1);
         set_num_threads(3).unwrap();
         assert_eq!(num_threads(), 3);
@@ -314,6 +389,22 @@ mod tests {
         assert_eq!(num_threads(), 3);
         set_num_threads(0).unwrap();
         assert_eq!(num_threads(), default_threads());
+    }
+
+    #[test]
+    fn shutdown_joins_and_restarts() {
+        let _g = serial();
+        set_num_threads(2).unwrap();
+        visits_each_index_once(100);
+        assert!(!lock(&THREADS).is_empty());
+        shutdown().unwrap();
+        assert!(lock(&THREADS).is_empty());
+        assert!(lock(&POOL).is_none());
+        // The next loop starts a new pool.
+        visits_each_index_once(100);
+        parallel_for(4, |_| assert!(shutdown().is_err())).unwrap();
+        shutdown().unwrap();
+        set_num_threads(0).unwrap();
     }
 
     #[test]
