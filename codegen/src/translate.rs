@@ -1,0 +1,767 @@
+//! Kernel-dialect functions to LLVM IR, one op at a time through an
+//! exhaustive `match` over [`KernelOp`] (adding a kernel op stops this file
+//! compiling until it is translated).
+//!
+//! Each kernel function `@f` becomes two LLVM functions:
+//! - `i32 @tessera_f(ptr %buffers, ptr %dims)`, the entry point of the
+//!   crate's calling convention (see the crate doc), which loads each
+//!   buffer pointer from the array and calls
+//! - `internal i32 @tessera_f.body(ptr noalias %x, ..., ptr noalias %dims)`,
+//!   the translated body, `alwaysinline`: buffers never overlap, and the
+//!   inliner turns the `noalias` parameters into alias scopes on every
+//!   access, which frees the optimiser from proving it.
+//!
+//! In the body: indices are `i64`; a buffer is a pointer plus one extent
+//! per axis (a constant for a static dim, else the caller's value for that
+//! symbolic dim, loaded once at the entry); an element's address is the
+//! row-major offset `((i0 * e1 + i1) * e2 + i2)` in an `inbounds` GEP
+//! (the lowering only produces indices in bounds). `k.for` is a header
+//! block with one phi for the index and one per carried value, the body,
+//! and a latch adding the step; a parallel loop runs sequentially and
+//! carries `llvm.loop.parallel_accesses` metadata (`metadata.rs`).
+//! `k.alloc` calls `aligned_alloc(64, ...)` at the top level of the body
+//! (an allocation inside a loop is refused) and every allocation is freed
+//! in the one exit block, which returns the status word.
+//! `k.buffer_constant` is a private constant global; `k.param` an external
+//! global `@"tessera.param.NAME"` the JIT binds to the parameter's bytes.
+
+use crate::abi::{self, Signature};
+use crate::apply::apply;
+use crate::cast::cast;
+use crate::emit::{CgError, Emit, Res};
+use crate::metadata;
+use inkwell::attributes::AttributeLoc;
+use inkwell::basic_block::BasicBlock;
+use inkwell::builder::Builder;
+use inkwell::context::Context;
+use inkwell::module::{Linkage, Module};
+use inkwell::types::BasicMetadataTypeEnum;
+use inkwell::values::{
+    BasicMetadataValueEnum, BasicValue, BasicValueEnum, FunctionValue, GlobalValue, InstructionValue, IntValue,
+    MetadataValue, PointerValue,
+};
+use inkwell::{AddressSpace, IntPredicate};
+use std::collections::HashMap;
+use tessera_ir::attr::{Attr, Attrs, DenseAttr};
+use tessera_ir::dialect::kernel::scalar::applied_op;
+use tessera_ir::dialect::kernel::{self, IndexOp, KernelOp};
+use tessera_ir::id::EntityId;
+use tessera_ir::{BlockId, DType, Diag, Diags, Dim, Func, Loc, OpId, TensorType, Traits, Type, ValueId};
+
+/// A module translated to LLVM IR.
+pub(crate) struct Translated<'ctx> {
+    /// The LLVM module.
+    pub(crate) module: Module<'ctx>,
+    /// Every kernel function, in module order.
+    pub(crate) kernels: Vec<Kernel>,
+    /// The external global standing for each parameter a kernel reads.
+    pub(crate) params: Vec<(String, GlobalValue<'ctx>)>,
+}
+
+/// One translated kernel function.
+pub(crate) struct Kernel {
+    /// Its name in the IR module.
+    pub(crate) name: String,
+    /// The symbol of its entry point.
+    pub(crate) symbol: String,
+    /// What a caller passes.
+    pub(crate) sig: Signature,
+    /// Where it was defined.
+    pub(crate) loc: Loc,
+}
+
+/// The symbol of kernel function `name`'s entry point: prefixed, so no
+/// kernel name collides with a C library function the code calls.
+fn entry_symbol(name: &str) -> String {
+    format!("tessera_{name}")
+}
+
+/// Translates every function of `ir` (all must be kernel functions) into
+/// one LLVM module; reports every function that fails.
+pub(crate) fn translate<'ctx>(cx: &'ctx Context, ir: &tessera_ir::Module) -> Result<Translated<'ctx>, Diags> {
+    let module = cx.create_module("tessera");
+    let builder = cx.create_builder();
+    let mut params = Vec::new();
+    let mut kernels = Vec::new();
+    let mut diags = Vec::new();
+    for func in &ir.funcs {
+        let globals = Globals { ir, params: &mut params };
+        match translate_func(cx, &module, &builder, globals, func) {
+            Ok(sig) => kernels.push(Kernel {
+                name: func.name.clone(),
+                symbol: entry_symbol(&func.name),
+                sig,
+                loc: func.loc.clone(),
+            }),
+            Err(d) => diags.push(d),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(Diags(diags));
+    }
+    module.verify().map_err(|e| Diag::error(Loc::Unknown, format!("LLVM rejected the generated module: {e}")))?;
+    Ok(Translated { module, kernels, params })
+}
+
+/// What the functions of one module share: the IR module (for parameter
+/// types) and the parameter globals made so far.
+struct Globals<'a, 'ctx> {
+    ir: &'a tessera_ir::Module,
+    params: &'a mut Vec<(String, GlobalValue<'ctx>)>,
+}
+
+/// Translates kernel function `func` into `module`; returns its signature.
+fn translate_func<'ctx>(
+    cx: &'ctx Context,
+    module: &Module<'ctx>,
+    builder: &Builder<'ctx>,
+    globals: Globals<'_, 'ctx>,
+    func: &Func,
+) -> Result<Signature, Diag> {
+    let sig = Signature::of(func)?;
+    let fail = |msg: String| Diag::error(func.loc.clone(), format!("@{}: {msg}", func.name));
+    let symbol = entry_symbol(&func.name);
+    let (ptr, i32t) = (cx.ptr_type(AddressSpace::default()), cx.i32_type());
+
+    // The body: one noalias pointer per buffer, then the dims.
+    let params: Vec<BasicMetadataTypeEnum> = (0..=sig.args.len()).map(|_| ptr.into()).collect();
+    let body = module.add_function(&format!("{symbol}.body"), i32t.fn_type(&params, false), Some(Linkage::Internal));
+    let attr = |name: &str| cx.create_enum_attribute(inkwell::attributes::Attribute::get_named_enum_kind_id(name), 0);
+    for k in 0..=sig.args.len() {
+        body.add_attribute(AttributeLoc::Param(k as u32), attr("noalias"));
+    }
+    body.add_attribute(AttributeLoc::Param(sig.args.len() as u32), attr("readonly"));
+    body.add_attribute(AttributeLoc::Function, attr("alwaysinline"));
+    body.add_attribute(AttributeLoc::Function, attr("nounwind"));
+    let entry = cx.append_basic_block(body, "entry");
+    let cleanup = cx.append_basic_block(body, "exit");
+    builder.position_at_end(entry);
+    let status = builder.build_alloca(i32t, "status").map_err(|e| fail(e.to_string()))?;
+    let e = Emit { cx, module, b: builder, status };
+    let mut t = FuncCx {
+        e,
+        src: func,
+        globals,
+        sig: &sig,
+        body,
+        values: Vec::new(),
+        dims: Vec::new(),
+        slots: HashMap::new(),
+        cleanup,
+        groups: Vec::new(),
+        depth: 0,
+    };
+    t.prologue().map_err(|e| fail(e.0))?;
+    let region = func.region(func.body());
+    let [block] = region.blocks.as_slice() else {
+        return Err(fail(format!("the body has {} blocks; kernel functions have one", region.blocks.len())));
+    };
+    t.block(*block)?;
+    t.epilogue().map_err(|e| fail(e.0))?;
+
+    // The entry point: loads the buffer pointers and calls the body.
+    let entry_fn = module.add_function(&symbol, i32t.fn_type(&[ptr.into(), ptr.into()], false), None);
+    entry_fn.add_attribute(AttributeLoc::Function, attr("nounwind"));
+    let (buffers, dims) = (entry_fn.get_nth_param(0), entry_fn.get_nth_param(1));
+    let (Some(buffers), Some(dims)) = (buffers, dims) else {
+        return Err(fail("the entry point has no parameters".into()));
+    };
+    buffers.set_name("buffers");
+    dims.set_name("dims");
+    builder.position_at_end(cx.append_basic_block(entry_fn, "entry"));
+    let call = (|| -> Res<()> {
+        let mut args: Vec<BasicMetadataValueEnum> = Vec::new();
+        for k in 0..sig.args.len() {
+            // SAFETY (of the generated code): the caller passes one pointer per argument.
+            let at = unsafe {
+                builder.build_in_bounds_gep(
+                    ptr,
+                    buffers.into_pointer_value(),
+                    &[cx.i64_type().const_int(k as u64, false)],
+                    "",
+                )?
+            };
+            args.push(builder.build_load(ptr, at, "")?.into());
+        }
+        args.push(dims.into());
+        let result = builder.build_call(body, &args, "status")?.try_as_basic_value().basic();
+        let result = result.ok_or_else(|| CgError("the body returns nothing".into()))?;
+        builder.build_return(Some(&result))?;
+        Ok(())
+    })();
+    call.map_err(|e| fail(e.0))?;
+    Ok(sig)
+}
+
+/// A buffer: where its elements start, its extent per axis and its dtype.
+#[derive(Clone)]
+struct Buf<'ctx> {
+    ptr: PointerValue<'ctx>,
+    extents: Vec<IntValue<'ctx>>,
+    dtype: DType,
+}
+
+/// The translation of an SSA value.
+#[derive(Clone)]
+enum Val<'ctx> {
+    /// An `index` (`i64`).
+    Index(IntValue<'ctx>),
+    /// A scalar in its register type.
+    Scalar(BasicValueEnum<'ctx>),
+    /// A buffer.
+    Buffer(Buf<'ctx>),
+}
+
+/// The translation of one kernel function's body.
+struct FuncCx<'a, 'ctx> {
+    e: Emit<'a, 'ctx>,
+    src: &'a Func,
+    globals: Globals<'a, 'ctx>,
+    sig: &'a Signature,
+    body: FunctionValue<'ctx>,
+    /// The translation of each SSA value, by value index.
+    values: Vec<Option<Val<'ctx>>>,
+    /// The run-time value of each symbolic dim, in signature order.
+    dims: Vec<IntValue<'ctx>>,
+    /// The stack slot holding each `k.alloc`'s pointer (null until it runs).
+    slots: HashMap<OpId, PointerValue<'ctx>>,
+    /// The exit block: frees the allocations, returns the status.
+    cleanup: BasicBlock<'ctx>,
+    /// The access groups of the enclosing parallel loops, outermost first.
+    groups: Vec<MetadataValue<'ctx>>,
+    /// How many loops enclose the op being translated.
+    depth: usize,
+}
+
+impl<'ctx> FuncCx<'_, 'ctx> {
+    /// The entry's fixed part: the status word, a null slot per `k.alloc`,
+    /// the symbolic dims, and the argument buffers.
+    fn prologue(&mut self) -> Res<()> {
+        let (cx, b) = (self.e.cx, self.e.b);
+        b.build_store(self.e.status, cx.i32_type().const_zero())?;
+        let ptr = cx.ptr_type(AddressSpace::default());
+        for op in self.src.walk() {
+            if kernel::kind(self.src.op(op).def) == Some(KernelOp::Alloc) {
+                let slot = b.build_alloca(ptr, "slot")?;
+                b.build_store(slot, ptr.const_null())?;
+                self.slots.insert(op, slot);
+            }
+        }
+        let n = self.sig.args.len();
+        let dims = self.body.get_nth_param(n as u32).ok_or_else(|| CgError("no dims parameter".into()))?;
+        dims.set_name("dims");
+        let i64t = cx.i64_type();
+        for (k, d) in self.sig.dims.iter().enumerate() {
+            // SAFETY (of the generated code): the caller passes one value per symbolic dim.
+            let at = unsafe {
+                b.build_in_bounds_gep(i64t, dims.into_pointer_value(), &[i64t.const_int(k as u64, false)], "")?
+            };
+            let v = b.build_load(i64t, at, &dim_name(d))?.into_int_value();
+            self.dims.push(v);
+        }
+        for (k, (&arg, ty)) in self.src.args().iter().zip(&self.sig.args).enumerate() {
+            let p = self.body.get_nth_param(k as u32).ok_or_else(|| CgError(format!("no parameter #{k}")))?;
+            p.set_name(self.src.value(arg).name.as_deref().unwrap_or("arg"));
+            let buf = Buf { ptr: p.into_pointer_value(), extents: self.extents(ty)?, dtype: ty.dtype };
+            self.set(arg, Val::Buffer(buf));
+        }
+        Ok(())
+    }
+
+    /// The exit block, placed last: frees every allocation and returns the status.
+    fn epilogue(&mut self) -> Res<()> {
+        let (cx, b) = (self.e.cx, self.e.b);
+        if let Some(last) = self.body.get_last_basic_block() {
+            if last != self.cleanup {
+                self.cleanup.move_after(last).map_err(|_| CgError("cannot move the exit block".into()))?;
+            }
+        }
+        b.position_at_end(self.cleanup);
+        let ptr = cx.ptr_type(AddressSpace::default());
+        let mut slots: Vec<(OpId, PointerValue)> = self.slots.iter().map(|(&op, &s)| (op, s)).collect();
+        slots.sort_by_key(|(op, _)| op.index());
+        if !slots.is_empty() {
+            let free = self.libc("free", cx.void_type().fn_type(&[ptr.into()], false));
+            for (_, slot) in slots {
+                let p = b.build_load(ptr, slot, "")?;
+                b.build_call(free, &[p.into()], "")?;
+            }
+        }
+        let status = b.build_load(cx.i32_type(), self.e.status, "")?;
+        b.build_return(Some(&status))?;
+        Ok(())
+    }
+
+    /// The C library function `name` of type `ty`, declared once.
+    fn libc(&self, name: &str, ty: inkwell::types::FunctionType<'ctx>) -> FunctionValue<'ctx> {
+        match self.e.module.get_function(name) {
+            Some(f) => f,
+            None => {
+                let f = self.e.module.add_function(name, ty, None);
+                f.add_attribute(AttributeLoc::Function, self.e.enum_attr("nounwind", 0));
+                f
+            }
+        }
+    }
+
+    /// Translates the ops of `block` up to its terminator; returns the
+    /// terminator's operands (what a loop body yields). At the function's
+    /// top level, the `tg.return` branches to the exit block.
+    fn block(&mut self, block: BlockId) -> Result<Vec<ValueId>, Diag> {
+        let src = self.src;
+        for &op in &src.block(block).ops {
+            let data = src.op(op);
+            if data.def.traits().contains(Traits::TERMINATOR) {
+                if self.depth == 0 {
+                    self.e.b.build_unconditional_branch(self.cleanup).map_err(|e| locate(self.src, op, e.into()))?;
+                }
+                return Ok(data.operands.clone());
+            }
+            self.op(op)?;
+        }
+        Err(Diag::error(src.loc.clone(), format!("@{}: a block has no terminator", src.name)))
+    }
+
+    /// Translates one op.
+    fn op(&mut self, op: OpId) -> Result<(), Diag> {
+        let data = self.src.op(op);
+        let Some(kind) = kernel::kind(data.def) else {
+            let why = "is not a kernel-dialect op; lower the function with lower-to-kernel first";
+            return Err(locate(self.src, op, CgError(why.into())));
+        };
+        let result = match kind {
+            KernelOp::For => return self.for_loop(op),
+            KernelOp::Dim => self.dim(op).map(Val::Index),
+            KernelOp::Alloc => self.alloc(op).map(Val::Buffer),
+            KernelOp::BufferConstant => self.constant_buffer(op).map(Val::Buffer),
+            KernelOp::Param => self.param(op).map(Val::Buffer),
+            KernelOp::Load => self.load(op).map(Val::Scalar),
+            KernelOp::Store => return self.store(op).map_err(|e| locate(self.src, op, e)),
+            KernelOp::Constant => self.constant(op).map(Val::Scalar),
+            KernelOp::Apply => self.apply(op).map(Val::Scalar),
+            KernelOp::Cast => self.cast(op, false).map(Val::Scalar),
+            KernelOp::IndexCast => self.cast(op, true).map(Val::Scalar),
+            KernelOp::IndexConstant => self.index_constant(op).map(Val::Index),
+            KernelOp::Index(f) => self.index_op(op, f).map(Val::Index),
+        };
+        let value = result.map_err(|e| locate(self.src, op, e))?;
+        let r = data.results.first().copied().ok_or_else(|| locate(self.src, op, CgError("has no result".into())))?;
+        self.set(r, value);
+        Ok(())
+    }
+
+    fn set(&mut self, v: ValueId, val: Val<'ctx>) {
+        let i = v.index();
+        if self.values.len() <= i {
+            self.values.resize(i + 1, None);
+        }
+        self.values[i] = Some(val);
+    }
+
+    fn get(&self, v: ValueId) -> Res<&Val<'ctx>> {
+        self.values
+            .get(v.index())
+            .and_then(Option::as_ref)
+            .ok_or_else(|| CgError("an operand has no value (invalid IR)".into()))
+    }
+
+    fn index(&self, v: ValueId) -> Res<IntValue<'ctx>> {
+        match self.get(v)? {
+            Val::Index(i) => Ok(*i),
+            _ => Err(CgError("an operand that should be an index is not (invalid IR)".into())),
+        }
+    }
+
+    fn scalar(&self, v: ValueId) -> Res<BasicValueEnum<'ctx>> {
+        match self.get(v)? {
+            Val::Scalar(s) => Ok(*s),
+            _ => Err(CgError("an operand that should be a scalar is not (invalid IR)".into())),
+        }
+    }
+
+    fn buffer(&self, v: ValueId) -> Res<Buf<'ctx>> {
+        match self.get(v)? {
+            Val::Buffer(b) => Ok(b.clone()),
+            _ => Err(CgError("an operand that should be a buffer is not (invalid IR)".into())),
+        }
+    }
+
+    /// An index or scalar value as an LLVM value (loop bounds, carried values).
+    fn basic(&self, v: ValueId) -> Res<BasicValueEnum<'ctx>> {
+        match self.get(v)? {
+            Val::Index(i) => Ok((*i).into()),
+            Val::Scalar(s) => Ok(*s),
+            Val::Buffer(_) => Err(CgError("a buffer cannot be carried by a loop (invalid IR)".into())),
+        }
+    }
+
+    /// The dtype of scalar value `v`.
+    fn dtype(&self, v: ValueId) -> Res<DType> {
+        match self.src.ty(v) {
+            Type::Scalar(d) => Ok(*d),
+            other => Err(CgError(format!("expected a scalar, got {other} (invalid IR)"))),
+        }
+    }
+
+    /// The extents of a buffer of type `t`.
+    fn extents(&self, t: &TensorType) -> Res<Vec<IntValue<'ctx>>> {
+        let i64t = self.e.cx.i64_type();
+        t.dims
+            .iter()
+            .map(|d| match d {
+                Dim::Known(n) => Ok(i64t.const_int(*n, false)),
+                _ => self
+                    .sig
+                    .slot(d)
+                    .and_then(|k| self.dims.get(k).copied())
+                    .ok_or_else(|| CgError(format!("dim {d} of {t} is not among the function's dims"))),
+            })
+            .collect()
+    }
+
+    fn dim(&self, op: OpId) -> Res<IntValue<'ctx>> {
+        let data = self.src.op(op);
+        let b = self.buffer(data.operands[0])?;
+        let axis = int_attr(&data.attrs, "axis")?;
+        usize::try_from(axis)
+            .ok()
+            .and_then(|a| b.extents.get(a).copied())
+            .ok_or_else(|| CgError(format!("axis {axis} is out of range (invalid IR)")))
+    }
+
+    /// The result type of `op` as a buffer type.
+    fn result_buffer_type(&self, op: OpId) -> Res<TensorType> {
+        match self.src.op(op).results.first().map(|&r| self.src.ty(r)) {
+            Some(Type::Buffer(t)) => Ok(t.clone()),
+            _ => Err(CgError("the result is not a buffer (invalid IR)".into())),
+        }
+    }
+
+    /// `k.alloc`: `aligned_alloc(64, size rounded up to 64)`, its pointer
+    /// kept in the op's slot for the exit block to free; a null pointer
+    /// sets the out-of-memory bit and jumps to the exit.
+    fn alloc(&mut self, op: OpId) -> Res<Buf<'ctx>> {
+        if self.depth > 0 {
+            return Err(CgError(
+                "an allocation inside a k.for is not supported (the lowering hoists allocations to the entry)".into(),
+            ));
+        }
+        let (cx, b) = (self.e.cx, self.e.b);
+        let t = self.result_buffer_type(op)?;
+        let extents = self.extents(&t)?;
+        let i64t = cx.i64_type();
+        let mut bytes = i64t.const_int(t.dtype.size_bytes() as u64, false);
+        for &n in &extents {
+            bytes = b.build_int_nuw_mul(bytes, n, "")?;
+        }
+        let at_least_one =
+            self.e.call_intrinsic("llvm.umax", &[i64t.into()], &[bytes.into(), i64t.const_int(1, false).into()])?;
+        let padded = b.build_int_add(at_least_one.into_int_value(), i64t.const_int(63, false), "")?;
+        let size = b.build_and(padded, i64t.const_int(!63u64, false), "")?;
+        let ptr = cx.ptr_type(AddressSpace::default());
+        let aligned_alloc = self.libc("aligned_alloc", ptr.fn_type(&[i64t.into(), i64t.into()], false));
+        let align = i64t.const_int(64, false);
+        let name = self.src.op(op).results.first().and_then(|&r| self.src.value(r).name.clone()).unwrap_or_default();
+        let call = b.build_call(aligned_alloc, &[align.into(), size.into()], &name)?;
+        let p = call.try_as_basic_value().basic().ok_or_else(|| CgError("aligned_alloc returns nothing".into()))?;
+        let p = p.into_pointer_value();
+        let slot = *self.slots.get(&op).ok_or_else(|| CgError("an allocation has no slot".into()))?;
+        b.build_store(slot, p)?;
+        let failed = b.build_is_null(p, "")?;
+        let oom = cx.append_basic_block(self.body, "oom");
+        let ok = cx.append_basic_block(self.body, "allocated");
+        b.build_conditional_branch(failed, oom, ok)?;
+        b.position_at_end(oom);
+        self.e.flag(cx.bool_type().const_all_ones(), abi::OUT_OF_MEMORY)?;
+        b.build_unconditional_branch(self.cleanup)?;
+        b.position_at_end(ok);
+        Ok(Buf { ptr: p, extents, dtype: t.dtype })
+    }
+
+    /// `k.buffer_constant`: a private constant global holding the bytes.
+    fn constant_buffer(&mut self, op: OpId) -> Res<Buf<'ctx>> {
+        let d = dense_attr(&self.src.op(op).attrs)?;
+        let cx = self.e.cx;
+        let bytes = cx.const_string(d.bytes(), false);
+        let g = self.e.module.add_global(bytes.get_type(), None, "tessera.const");
+        g.set_initializer(&bytes);
+        g.set_constant(true);
+        g.set_linkage(Linkage::Private);
+        g.set_unnamed_addr(true);
+        g.set_alignment(64);
+        Ok(Buf { ptr: g.as_pointer_value(), extents: self.extents(d.ty())?, dtype: d.ty().dtype })
+    }
+
+    /// `k.param`: the external global standing for the parameter, made
+    /// once per module.
+    fn param(&mut self, op: OpId) -> Res<Buf<'ctx>> {
+        let Some(Attr::SymbolRef(name)) = self.src.op(op).attrs.get("sym") else {
+            return Err(CgError("no symbol 'sym' (invalid IR)".into()));
+        };
+        let p = self.globals.ir.param(name).ok_or_else(|| CgError(format!("no parameter named @{name}")))?;
+        let global = match self.globals.params.iter().find(|(n, _)| n == name) {
+            Some((_, g)) => *g,
+            None => {
+                let g = self.e.module.add_global(self.e.cx.i8_type(), None, &format!("tessera.param.{name}"));
+                g.set_constant(true);
+                g.set_alignment(64);
+                self.globals.params.push((name.clone(), g));
+                g
+            }
+        };
+        Ok(Buf { ptr: global.as_pointer_value(), extents: self.extents(&p.ty)?, dtype: p.ty.dtype })
+    }
+
+    /// The address of the element of buffer `buf` at `indices`.
+    fn element(&self, buf: ValueId, indices: &[ValueId]) -> Res<(PointerValue<'ctx>, DType)> {
+        let b = self.buffer(buf)?;
+        if indices.len() != b.extents.len() {
+            return Err(CgError(format!(
+                "{} indices for a rank-{} buffer (invalid IR)",
+                indices.len(),
+                b.extents.len()
+            )));
+        }
+        let mut flat = self.e.cx.i64_type().const_zero();
+        for (k, &i) in indices.iter().enumerate() {
+            let i = self.index(i)?;
+            flat = if k == 0 || flat.get_zero_extended_constant() == Some(0) {
+                i
+            } else {
+                let scaled = self.e.b.build_int_nsw_mul(flat, b.extents[k], "")?;
+                self.e.b.build_int_nsw_add(scaled, i, "")?
+            };
+        }
+        let mem = self.e.mem_type(b.dtype);
+        // SAFETY (of the generated code): kernel IR indexes within bounds.
+        let ptr = unsafe { self.e.b.build_in_bounds_gep(mem, b.ptr, &[flat], "")? };
+        Ok((ptr, b.dtype))
+    }
+
+    /// Marks a memory access as belonging to every enclosing parallel loop.
+    fn tag(&self, access: InstructionValue<'ctx>) -> Res<()> {
+        let node = match self.groups.as_slice() {
+            [] => return Ok(()),
+            [one] => *one,
+            many => {
+                let list: Vec<BasicMetadataValueEnum> = many.iter().map(|&g| g.into()).collect();
+                self.e.cx.metadata_node(&list)
+            }
+        };
+        access
+            .set_metadata(node, self.e.cx.get_kind_id("llvm.access.group"))
+            .map_err(|e| CgError(format!("access group: {e}")))
+    }
+
+    fn load(&self, op: OpId) -> Res<BasicValueEnum<'ctx>> {
+        let data = self.src.op(op);
+        let (ptr, d) = self.element(data.operands[0], &data.operands[1..])?;
+        let (v, access) = self.e.load(ptr, d)?;
+        self.tag(access)?;
+        Ok(v)
+    }
+
+    fn store(&self, op: OpId) -> Res<()> {
+        let data = self.src.op(op);
+        let v = self.scalar(data.operands[0])?;
+        let (ptr, d) = self.element(data.operands[1], &data.operands[2..])?;
+        let access = self.e.store(ptr, d, v)?;
+        self.tag(access)
+    }
+
+    fn constant(&self, op: OpId) -> Res<BasicValueEnum<'ctx>> {
+        let d = dense_attr(&self.src.op(op).attrs)?;
+        if d.len() != 1 {
+            return Err(CgError(format!("the value has {} elements; a scalar literal has one (invalid IR)", d.len())));
+        }
+        Ok(self.e.constant(d.get(0)))
+    }
+
+    fn apply(&self, op: OpId) -> Res<BasicValueEnum<'ctx>> {
+        let data = self.src.op(op);
+        let def = applied_op(&data.attrs)?;
+        let dtypes = data.operands.iter().map(|&v| self.dtype(v)).collect::<Res<Vec<_>>>()?;
+        let args = data.operands.iter().map(|&v| self.scalar(v)).collect::<Res<Vec<_>>>()?;
+        let result = data.results.first().ok_or_else(|| CgError("has no result".into()))?;
+        apply(&self.e, def, &dtypes, &args, self.dtype(*result)?)
+    }
+
+    /// `k.cast` of a scalar, or `k.index_cast` of an index (an `i64`).
+    fn cast(&self, op: OpId, of_index: bool) -> Res<BasicValueEnum<'ctx>> {
+        let data = self.src.op(op);
+        let x = data.operands[0];
+        let (v, from) = if of_index { (self.index(x)?.into(), DType::I64) } else { (self.scalar(x)?, self.dtype(x)?) };
+        let result = data.results.first().ok_or_else(|| CgError("has no result".into()))?;
+        cast(&self.e, v, from, self.dtype(*result)?)
+    }
+
+    fn index_constant(&self, op: OpId) -> Res<IntValue<'ctx>> {
+        let v = int_attr(&self.src.op(op).attrs, "value")?;
+        Ok(self.e.cx.i64_type().const_int(v as u64, true))
+    }
+
+    /// `k.index_*`: signed 64-bit arithmetic; the lowering never overflows
+    /// (so `nsw`), and a division by zero sets a status bit.
+    fn index_op(&self, op: OpId, f: IndexOp) -> Res<IntValue<'ctx>> {
+        let data = self.src.op(op);
+        let (a, c) = (self.index(data.operands[0])?, self.index(data.operands[1])?);
+        let b = self.e.b;
+        Ok(match f {
+            IndexOp::Add => b.build_int_nsw_add(a, c, "")?,
+            IndexOp::Sub => b.build_int_nsw_sub(a, c, "")?,
+            IndexOp::Mul => b.build_int_nsw_mul(a, c, "")?,
+            IndexOp::Div => self.e.int_divide(a, c, true, false, abi::INDEX_DIVIDE_BY_ZERO)?,
+            IndexOp::Rem => self.e.int_divide(a, c, true, true, abi::INDEX_DIVIDE_BY_ZERO)?,
+            IndexOp::Min | IndexOp::Max => {
+                let name = if f == IndexOp::Min { "llvm.smin" } else { "llvm.smax" };
+                self.e.call_intrinsic(name, &[a.get_type().into()], &[a.into(), c.into()])?.into_int_value()
+            }
+        })
+    }
+
+    /// `k.for`: header (index and carried phis, the `i < hi` test), body,
+    /// latch (`i + step`, the branch back with the loop's metadata), exit.
+    fn for_loop(&mut self, op: OpId) -> Result<(), Diag> {
+        let src = self.src;
+        let data = src.op(op);
+        let fail = |e: CgError| locate(src, op, e);
+        let (cx, b) = (self.e.cx, self.e.b);
+        let bounds = (|| {
+            Ok::<_, CgError>((
+                self.index(data.operands[0])?,
+                self.index(data.operands[1])?,
+                self.index(data.operands[2])?,
+            ))
+        })();
+        let (lo, hi, step) = bounds.map_err(fail)?;
+        let inits = data.operands[3..].iter().map(|&v| self.basic(v)).collect::<Res<Vec<_>>>().map_err(fail)?;
+        let Some(&body) = data.regions.first().and_then(|&r| src.region(r).blocks.first()) else {
+            return Err(fail(CgError("the loop has no body (invalid IR)".into())));
+        };
+        let parallel = data.attrs.get("parallel") == Some(&Attr::Bool(true));
+        let hi = self.checked_bound(lo, hi, step).map_err(fail)?;
+        let meta = if parallel { Some(metadata::parallel_loop(cx).map_err(fail)?) } else { None };
+
+        let pre = b.get_insert_block().ok_or_else(|| fail(CgError("the builder has no block".into())))?;
+        let header = cx.append_basic_block(self.body, "loop");
+        let body_bb = cx.append_basic_block(self.body, "body");
+        let exit = cx.append_basic_block(self.body, "done");
+        let header_phis = (|| -> Res<_> {
+            b.build_unconditional_branch(header)?;
+            b.position_at_end(header);
+            let args = &src.block(body).args;
+            let iv_name = args.first().and_then(|&a| src.value(a).name.clone()).unwrap_or_else(|| "i".into());
+            let iv = b.build_phi(cx.i64_type(), &iv_name)?;
+            let mut carried = Vec::new();
+            for (k, init) in inits.iter().enumerate() {
+                let name = args.get(k + 1).and_then(|&a| src.value(a).name.clone()).unwrap_or_default();
+                carried.push(b.build_phi(init.get_type(), &name)?);
+            }
+            let more = b.build_int_compare(IntPredicate::SLT, iv.as_basic_value().into_int_value(), hi, "")?;
+            b.build_conditional_branch(more, body_bb, exit)?;
+            b.position_at_end(body_bb);
+            Ok((iv, carried))
+        })();
+        let (iv, carried) = header_phis.map_err(fail)?;
+
+        let args = src.block(body).args.clone();
+        if args.len() != 1 + carried.len() {
+            return Err(fail(CgError(format!(
+                "the body takes {} arguments for {} carried values (invalid IR)",
+                args.len(),
+                carried.len()
+            ))));
+        }
+        self.set(args[0], Val::Index(iv.as_basic_value().into_int_value()));
+        for (&a, phi) in args[1..].iter().zip(&carried) {
+            let v = phi.as_basic_value();
+            self.set(a, if *src.ty(a) == Type::Index { Val::Index(v.into_int_value()) } else { Val::Scalar(v) });
+        }
+        if let Some(m) = &meta {
+            self.groups.push(m.group);
+        }
+        self.depth += 1;
+        let yields = self.block(body);
+        self.depth -= 1;
+        if meta.is_some() {
+            self.groups.pop();
+        }
+        let yields = yields?;
+
+        let latch = (|| -> Res<()> {
+            let next_values = yields.iter().map(|&v| self.basic(v)).collect::<Res<Vec<_>>>()?;
+            if next_values.len() != carried.len() {
+                return Err(CgError(format!(
+                    "the body yields {} values for {} carried (invalid IR)",
+                    next_values.len(),
+                    carried.len()
+                )));
+            }
+            let latch = b.get_insert_block().ok_or_else(|| CgError("the builder has no block".into()))?;
+            let iv_value = iv.as_basic_value().into_int_value();
+            let next = b.build_int_nsw_add(iv_value, step, "")?;
+            let back = b.build_unconditional_branch(header)?;
+            if let Some(m) = &meta {
+                back.set_metadata(m.id, cx.get_kind_id("llvm.loop"))
+                    .map_err(|e| CgError(format!("loop metadata: {e}")))?;
+            }
+            iv.add_incoming(&[(&lo, pre), (&next, latch)]);
+            for ((phi, init), next) in carried.iter().zip(&inits).zip(&next_values) {
+                phi.add_incoming(&[(init as &dyn BasicValue, pre), (next as &dyn BasicValue, latch)]);
+            }
+            b.position_at_end(exit);
+            Ok(())
+        })();
+        latch.map_err(fail)?;
+        for (&r, phi) in data.results.iter().zip(&carried) {
+            let v = phi.as_basic_value();
+            self.set(r, if *src.ty(r) == Type::Index { Val::Index(v.into_int_value()) } else { Val::Scalar(v) });
+        }
+        Ok(())
+    }
+
+    /// The upper bound a loop runs to: `hi`, checked against a constant
+    /// step at compile time; a step known only at run time that is not
+    /// positive sets a status bit and runs the loop zero times.
+    fn checked_bound(&self, lo: IntValue<'ctx>, hi: IntValue<'ctx>, step: IntValue<'ctx>) -> Res<IntValue<'ctx>> {
+        match step.get_sign_extended_constant() {
+            Some(s) if s > 0 => Ok(hi),
+            Some(s) => Err(CgError(format!("the step is {s}; it must be positive"))),
+            None => {
+                let b = self.e.b;
+                let bad = b.build_int_compare(IntPredicate::SLE, step, step.get_type().const_zero(), "")?;
+                self.e.flag(bad, abi::BAD_STEP)?;
+                Ok(b.build_select(bad, lo, hi, "")?.into_int_value())
+            }
+        }
+    }
+}
+
+/// `error` located at op `op` of `src`, naming the op.
+fn locate(src: &Func, op: OpId, error: CgError) -> Diag {
+    let data = src.op(op);
+    Diag::error(data.loc.clone(), format!("'{}' op: {}", data.def.name(), error.0))
+}
+
+/// A readable LLVM name for the value of symbolic dim `d` (`N`, `dim`).
+fn dim_name(d: &Dim) -> String {
+    let text = d.to_string();
+    if text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        text
+    } else {
+        "dim".into()
+    }
+}
+
+/// The integer attribute `name`.
+fn int_attr(attrs: &Attrs, name: &str) -> Res<i64> {
+    attrs.get(name).and_then(Attr::as_int).ok_or_else(|| CgError(format!("no integer '{name}' (invalid IR)")))
+}
+
+/// The dense attribute `value`.
+fn dense_attr(attrs: &Attrs) -> Res<&DenseAttr> {
+    match attrs.get("value") {
+        Some(Attr::Dense(d)) => Ok(d),
+        _ => Err(CgError("no dense 'value' (invalid IR)".into())),
+    }
+}
