@@ -15,6 +15,7 @@ mod corpus;
 mod fixture;
 mod invalid;
 mod kernel;
+mod onnx_cases;
 mod onnx_conformance;
 mod onnx_export;
 mod ops;

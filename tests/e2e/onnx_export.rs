@@ -12,37 +12,22 @@
 //! `check_exported.py` reads, to run them in ONNX Runtime.
 
 use crate::binary::{stderr, stdout, tessera};
+use crate::onnx_cases::{compare, data_root, import_case, passing_cases, run_parallel, tolerance, Case, Manifest};
+use crate::onnx_conformance::node_manifest;
 use prost::Message;
-use std::collections::BTreeMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tessera_frontend::npy::{read_npy, write_npy};
 use tessera_frontend::onnx::export::{export_module, write_model, ExportOptions, MAX_OPSET, MIN_OPSET};
-use tessera_frontend::onnx::import::{default_opset, graph_inputs, import_model, import_model_specialized, Imported};
+use tessera_frontend::onnx::import::{default_opset, import_model, import_model_specialized, Imported};
 use tessera_frontend::onnx::proto::ModelProto;
-use tessera_frontend::onnx::{load_model, load_tensor, tensor_to_dense};
-use tessera_ir::tensor::{allclose, Tensor};
+use tessera_frontend::onnx::load_model;
+use tessera_ir::tensor::Tensor;
 use tessera_ir::DType;
 use tessera_passes::Evaluator;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The node tests' tolerance by dtype (as in the conformance test).
-fn tolerance(dtype: DType) -> (f64, f64) {
-    match dtype {
-        DType::F16 | DType::BF16 => (1e-2, 1e-3),
-        DType::F32 | DType::F64 => (1e-3, 1e-6),
-        _ => (0.0, 0.0),
-    }
-}
-
-fn node_data() -> Option<PathBuf> {
-    let dir =
-        std::env::var_os("TESSERA_ONNX_TESTS").map(PathBuf::from).unwrap_or_else(|| root().join("target/onnx-tests"));
-    dir.join("DONE").exists().then_some(dir)
 }
 
 fn corpus() -> Option<PathBuf> {
@@ -98,47 +83,16 @@ fn run(imported: &Imported, named: &[(String, Tensor)]) -> Result<Vec<Tensor>, S
     Evaluator::new(&imported.module).run("main", args).map_err(|d| format!("eval: {}", d.message))
 }
 
-/// Compares two runs output by output.
-fn same_outputs(first: &[Tensor], second: &[Tensor], tol: impl Fn(DType) -> (f64, f64)) -> Result<(), String> {
-    if first.len() != second.len() {
-        return Err(format!("{} output(s) after the round trip, {} before", second.len(), first.len()));
-    }
-    for (i, (a, b)) in second.iter().zip(first).enumerate() {
-        let (rtol, atol) = tol(b.dtype());
-        allclose(a, b, rtol, atol).map_err(|e| format!("output #{i}: {e}"))?;
-    }
-    Ok(())
-}
-
-fn read_values(dir: &Path, prefix: &str) -> Result<Vec<Tensor>, String> {
-    let mut out = Vec::new();
-    for i in 0.. {
-        let path = dir.join(format!("{prefix}_{i}.pb"));
-        if !path.exists() {
-            break;
-        }
-        let proto = load_tensor(&path).map_err(|d| format!("{prefix} #{i}: {}", d.message))?;
-        out.push(Tensor::from(&tensor_to_dense(&proto).map_err(|d| d.message)?));
-    }
-    Ok(out)
-}
-
 /// One node case: import (specialising shape inputs, as the conformance
 /// test does), evaluate, export at the model's opset (clamped to the
 /// exporter's range), re-import, evaluate, compare.
 fn round_trip_case(dir: &Path) -> Result<(), String> {
-    let model = load_model(&dir.join("model.onnx")).map_err(|d| d.message)?;
-    let inputs = read_values(&dir.join("test_data_set_0"), "input")?;
-    let names: Vec<String> = graph_inputs(&model).map_err(|d| d.message)?.into_iter().map(|(n, _)| n).collect();
-    let value_of = |name: &str| names.iter().position(|n| n == name).and_then(|i| inputs.get(i)).map(Tensor::to_dense);
-    let first_import =
-        import_model_specialized(&model, &value_of).map_err(|d| format!("import: {}", d.0[0].message))?;
-    let named: Vec<(String, Tensor)> = names.iter().cloned().zip(inputs.iter().cloned()).collect();
+    let Case { model, imported: first_import, named, .. } = import_case(dir)?;
     let first = run(&first_import, &named)?;
     let opset = default_opset(&model).map_err(|d| d.message)?.clamp(MIN_OPSET, MAX_OPSET);
     let exported = export(&first_import, opset)?;
     let second = run(&reimport(&exported)?, &named)?;
-    same_outputs(&first, &second, tolerance)?;
+    compare(&second, &first, tolerance)?;
     if let Some(out) = std::env::var_os("TESSERA_EXPORT_CASES") {
         let case = dir.file_name().map(|n| PathBuf::from(out).join(n)).ok_or("a case folder has no name")?;
         let fed: Vec<(String, Tensor)> = named.into_iter().filter(|(n, _)| first_import.inputs.contains(n)).collect();
@@ -152,62 +106,28 @@ fn round_trip_case(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn guarded(f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(result) => result,
-        Err(panic) => {
-            let msg =
-                panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
-            Err(format!("PANIC: {}", msg.unwrap_or_default()))
-        }
+/// The export manifest.
+fn export_manifest() -> Manifest {
+    Manifest {
+        path: root().join("tests/onnx/export_manifest.txt"),
+        header: concat!(
+            "# ONNX node tests (the node manifest's passes) through import -> export -> import:",
+            " `pass NAME` or `fail NAME reason`.\n",
+            "# Regenerate: TESSERA_UPDATE_MANIFEST=1 cargo test --test e2e node_tests_round_trip_through_export\n",
+        ),
     }
-}
-
-/// The node cases the node manifest lists as passing.
-fn passing_node_cases() -> Vec<String> {
-    let text = std::fs::read_to_string(root().join("tests/onnx/node_manifest.txt")).unwrap_or_default();
-    text.lines().filter_map(|l| l.strip_prefix("pass ")).map(|n| n.trim().to_string()).collect()
-}
-
-fn export_manifest_path() -> PathBuf {
-    root().join("tests/onnx/export_manifest.txt")
-}
-
-fn read_export_manifest() -> BTreeMap<String, bool> {
-    let text = std::fs::read_to_string(export_manifest_path()).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| {
-            let mut parts = l.splitn(3, ' ');
-            match (parts.next(), parts.next()) {
-                (Some("pass"), Some(name)) => Some((name.to_string(), true)),
-                (Some("fail"), Some(name)) => Some((name.to_string(), false)),
-                _ => None,
-            }
-        })
-        .collect()
 }
 
 #[test]
 fn node_tests_round_trip_through_export() {
-    let Some(data) = node_data() else {
+    let Some(data) = data_root() else {
         println!("skipped: ONNX node-test data not found (run `bash .ci/setup`)");
         return;
     };
     let filter = std::env::var("TESSERA_NODE_FILTER").unwrap_or_default();
-    let cases: Vec<String> = passing_node_cases().into_iter().filter(|c| c.contains(&filter)).collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let queue = std::sync::Mutex::new(cases);
-    let results = std::sync::Mutex::new(BTreeMap::new());
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let Some(case) = queue.lock().unwrap().pop() else { break };
-                let result = guarded(|| round_trip_case(&data.join(&case))).map_err(|e| e.replace('\n', " "));
-                results.lock().unwrap().insert(case, result);
-            });
-        }
-    });
-    let results = results.into_inner().unwrap();
+    let mut cases = passing_cases(&node_manifest(), &data);
+    cases.retain(|(name, _)| name.contains(&filter));
+    let results = run_parallel(cases, round_trip_case);
     for (name, result) in &results {
         if let Err(reason) = result {
             println!("FAIL {name}: {reason}");
@@ -215,36 +135,7 @@ fn node_tests_round_trip_through_export() {
     }
     let passed = results.values().filter(|r| r.is_ok()).count();
     println!("onnx export: {passed} round-tripped, {} failed", results.len() - passed);
-    if std::env::var_os("TESSERA_UPDATE_MANIFEST").is_some() {
-        let mut text = String::from(concat!(
-            "# ONNX node tests (the node manifest's passes) through import -> export -> import:",
-            " `pass NAME` or `fail NAME reason`.\n",
-            "# Regenerate: TESSERA_UPDATE_MANIFEST=1 cargo test --test e2e node_tests_round_trip_through_export\n",
-        ));
-        for (name, result) in &results {
-            match result {
-                Ok(()) => text.push_str(&format!("pass {name}\n")),
-                Err(reason) => {
-                    text.push_str(&format!("fail {name} {}\n", reason.chars().take(160).collect::<String>()))
-                }
-            }
-        }
-        std::fs::write(export_manifest_path(), text).expect("write the export manifest");
-        return;
-    }
-    let manifest = read_export_manifest();
-    let regressions: Vec<&String> =
-        results.iter().filter(|(n, r)| r.is_err() && manifest.get(*n) == Some(&true)).map(|(n, _)| n).collect();
-    let newly: Vec<&String> =
-        results.iter().filter(|(n, r)| r.is_ok() && manifest.get(*n) != Some(&true)).map(|(n, _)| n).collect();
-    if !newly.is_empty() {
-        let shown: Vec<&String> = newly.iter().take(20).copied().collect();
-        println!(
-            "{} newly round-tripping (add them to the manifest with TESSERA_UPDATE_MANIFEST=1): {shown:?}...",
-            newly.len()
-        );
-    }
-    assert!(regressions.is_empty(), "cases in the export manifest's pass list now fail: {regressions:#?}");
+    export_manifest().settle(&results);
 }
 
 /// A corpus model: its folder, its inputs by name, and its tolerance.
@@ -313,7 +204,7 @@ fn corpus_models_round_trip_with_identical_outputs() {
             let first = run(&imported, &m.inputs)?;
             let exported = export(&imported, 17)?;
             let second = run(&reimport(&exported)?, &m.inputs)?;
-            same_outputs(&first, &second, |_| (0.0, 0.0))?;
+            compare(&second, &first, |_| (0.0, 0.0))?;
             let ops: Vec<&str> = exported
                 .graph
                 .as_ref()
@@ -381,7 +272,7 @@ fn exported_files_load_back_with_external_data() {
     for path in [&inline, &external] {
         let back = import_model(&load_model(path).expect("reload")).expect("re-import");
         let outputs = run(&back, &named).expect("run the reloaded model");
-        same_outputs(&expected, &outputs, |_| (0.0, 0.0)).expect("same outputs");
+        compare(&outputs, &expected, |_| (0.0, 0.0)).expect("same outputs");
     }
 }
 
