@@ -19,6 +19,8 @@
 pub mod canonicalize;
 pub mod cse;
 pub mod dce;
+#[cfg(any(test, feature = "testing"))]
+pub mod differential;
 pub mod eval;
 #[cfg(test)]
 mod eval_tests;

@@ -1,7 +1,7 @@
 //! Helpers shared by the passes' unit tests.
 
+pub use crate::differential::verified;
 use crate::Evaluator;
-use tessera_ir::parse::parse_module;
 use tessera_ir::tensor::Tensor;
 use tessera_ir::verify::VerifiedModule;
 use tessera_ir::{DType, Func, ValueId};
@@ -20,12 +20,6 @@ pub fn count_named(func: &Func, name: &str) -> usize {
 pub fn returned(func: &Func) -> Vec<ValueId> {
     let entry = func.block(func.entry());
     entry.ops.last().map(|&op| func.op(op).operands.clone()).unwrap_or_default()
-}
-
-/// Parses and verifies `src`, panicking with the rendered diagnostics.
-pub fn verified(src: &str) -> VerifiedModule {
-    let module = parse_module(src, "test.tir").unwrap_or_else(|d| panic!("{}", d.render(&Default::default())));
-    VerifiedModule::new(module).unwrap_or_else(|d| panic!("{}", d.render(&Default::default())))
 }
 
 /// Runs `name` with the reference evaluator, panicking with the message on error.

@@ -2,7 +2,8 @@
 //! evaluator, in the same process (printed; run with `--nocapture`). Only
 //! correctness is asserted: timings on a shared machine are not a test.
 
-use crate::harness::{assert_same, compile, lower, Rng, Tol, F32_SUM};
+use crate::harness::{compile, lower, Tol, F32_SUM};
+use tessera_passes::differential::{assert_same, Rng};
 use std::time::{Duration, Instant};
 use tessera_ir::parse::parse_module;
 use tessera_ir::tensor::Tensor;
@@ -47,11 +48,10 @@ fn compare(label: &str, graph: &VerifiedModule, name: &str, bindings: &[(&str, i
     let lowering = start.elapsed();
     let jit = compile(&lowered);
     let func = graph.module().func(name).unwrap();
-    let mut rng = Rng(3);
-    let inputs: Vec<Tensor> = func.arg_types().iter().map(|t| rng.tensor(t.as_tensor().unwrap(), bindings)).collect();
+    let inputs = Rng(3).inputs(func, bindings);
     let (reference, expected) = best(1, || Evaluator::new(graph).run(name, inputs.clone()).unwrap());
     let (generated, (actual, kernel)) = best(3, || jit.run_timed(name, &inputs).unwrap());
-    assert_same(name, label, &actual, &expected, tol);
+    assert_same(name, label, &actual, &expected, tol, &|| String::new());
     let ratio = |d: Duration| reference.as_secs_f64() / d.as_secs_f64();
     println!(
         "{label:<38} lower {:>7.1?}  compile {:>6.1?}  evaluator {:>8.2?}  JIT run {:>8.2?} ({:>5.1}x)  kernel {:>8.2?} ({:>6.1}x)",

@@ -9,79 +9,16 @@
 //! counting the kernel ops the lowering produced.
 
 use crate::kernel_eval::KernelEvaluator;
-use crate::testing::{count_named, verified};
+use crate::differential::{assert_same, lower, verified, Rng, Tol, F32_SUM, N1_N5};
+use crate::testing::count_named;
 use crate::{Evaluator, PassManager, Pipeline};
 use tessera_ir::dialect::all_ops;
 use tessera_ir::op::Arity;
 use tessera_ir::parse::parse_module;
 use tessera_ir::print::print_func;
-use tessera_ir::tensor::{allclose, Data, Tensor};
+use tessera_ir::tensor::{Data, Tensor};
 use tessera_ir::verify::VerifiedModule;
-use tessera_ir::{DType, Dim, Func, TensorType, Traits, Type};
-
-/// How close the lowered results must be to the reference.
-#[derive(Copy, Clone, Debug)]
-enum Tol {
-    /// Bit for bit (NaN matching NaN).
-    Exact,
-    /// `|actual - expected| <= atol + rtol * |expected|` for floats; integers exact.
-    Close { rtol: f64, atol: f64 },
-}
-
-/// The tolerance of f32 reductions of up to a few dozen elements in [-3, 3],
-/// which round after every step where the reference rounds once.
-const F32_SUM: Tol = Tol::Close { rtol: 1e-5, atol: 1e-4 };
-
-/// A deterministic pseudo-random source (splitmix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[lo, hi)`.
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// A value of `dtype`: floats in [-3, 3], integers in ±[1, 9] (never 0,
-    /// so integer division is defined; unsigned ones positive), bools either way.
-    fn value(&mut self, dtype: DType) -> f64 {
-        let magnitude = 1.0 + (self.next() % 9) as f64;
-        match dtype {
-            DType::I1 => (self.next() % 2) as f64,
-            d if d.is_float() => self.uniform(-3.0, 3.0),
-            d if d.is_signed_int() && self.next().is_multiple_of(2) => -magnitude,
-            _ => magnitude,
-        }
-    }
-
-    /// A tensor of type `t` with its symbols bound by `bindings`.
-    fn tensor(&mut self, t: &TensorType, bindings: &[(&str, i64)]) -> Tensor {
-        let shape: Vec<usize> = t.dims.iter().map(|d| size(d, bindings)).collect();
-        let n = shape.iter().product();
-        let values: Vec<f64> = (0..n).map(|_| self.value(t.dtype)).collect();
-        Tensor::convert_f64(t.dtype, shape, &values).unwrap()
-    }
-}
-
-/// The size of `d` with symbols bound by `bindings`.
-fn size(d: &Dim, bindings: &[(&str, i64)]) -> usize {
-    let e = d.expr().unwrap_or_else(|| panic!("a test input has dim {d}"));
-    let value = e.substitute(&|s| bindings.iter().find(|(n, _)| *n == s.as_str()).map(|(_, v)| *v));
-    value.as_constant().unwrap_or_else(|| panic!("dim {d} is not bound by {bindings:?}")) as usize
-}
-
-/// Lowers a verified module with verification after the pass.
-fn lower(m: &VerifiedModule) -> VerifiedModule {
-    let pm = PassManager::new(Pipeline::parse("lower-to-kernel").unwrap()).verify_each(true);
-    pm.run(m.module().clone()).unwrap_or_else(|d| panic!("{}", d.render(&Default::default())))
-}
+use tessera_ir::{DType, Func, Traits, Type};
 
 /// Runs function `name` of `src` on random inputs (symbols bound by
 /// `bindings`), by the reference evaluator and lowered by the kernel
@@ -97,28 +34,13 @@ fn check(src: &str, name: &str, bindings: &[(&str, i64)], tol: Tol) -> Func {
 /// The comparison of [`check`] on an already lowered module.
 fn run_both(m: &VerifiedModule, lowered: &VerifiedModule, name: &str, bindings: &[(&str, i64)], tol: Tol) {
     let func = m.module().func(name).unwrap_or_else(|| panic!("no @{name}"));
-    let mut rng = Rng(bindings.iter().fold(7, |h, (_, v)| h * 31 + *v as u64));
-    let inputs: Vec<Tensor> = func.arg_types().iter().map(|t| rng.tensor(t.as_tensor().unwrap(), bindings)).collect();
+    let inputs = Rng::for_bindings(bindings).inputs(func, bindings);
     let expected = Evaluator::new(m).run(name, inputs.clone()).unwrap_or_else(|d| panic!("@{name}: {}", d.message));
-    let actual = KernelEvaluator::new(lowered).run(name, inputs).unwrap_or_else(|d| {
-        panic!("@{name} lowered: {}\n{}", d.message, print_func(lowered.module().func(name).unwrap()))
-    });
-    assert_eq!(actual.len(), expected.len());
-    for (i, (a, e)) in actual.iter().zip(&expected).enumerate() {
-        let (rtol, atol) = match tol {
-            Tol::Exact => (0.0, 0.0),
-            Tol::Close { rtol, atol } => (rtol, atol),
-        };
-        if let Err(msg) = allclose(a, e, rtol, atol) {
-            panic!("@{name} {bindings:?}, output #{i}: {msg}\n{}", print_func(lowered.module().func(name).unwrap()));
-        }
-        if matches!(tol, Tol::Exact) && a.dtype().is_float() {
-            let bits = |t: &Tensor| {
-                t.to_f64s().iter().map(|v| if v.is_nan() { u64::MAX } else { v.to_bits() }).collect::<Vec<_>>()
-            };
-            assert_eq!(bits(a), bits(e), "@{name} {bindings:?}, output #{i}: not bit-identical");
-        }
-    }
+    let printed = || print_func(lowered.module().func(name).unwrap());
+    let actual = KernelEvaluator::new(lowered)
+        .run(name, inputs)
+        .unwrap_or_else(|d| panic!("@{name} lowered: {}\n{}", d.message, printed()));
+    assert_same(name, &format!("{bindings:?}"), &actual, &expected, tol, &printed);
 }
 
 /// Checks `func` for every binding in `each`.
@@ -136,7 +58,6 @@ fn top_level_nests(f: &Func) -> usize {
     f.block(f.entry()).ops.iter().filter(|&&op| f.op(op).def.name() == "k.for").count()
 }
 
-const N1_N5: &[&[(&str, i64)]] = &[&[("N", 1)], &[("N", 5)]];
 
 #[test]
 fn every_elementwise_op_with_every_dtype_it_takes() {
