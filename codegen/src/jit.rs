@@ -14,11 +14,11 @@ use crate::translate::translate;
 use inkwell::context::Context;
 use inkwell::execution_engine::ExecutionEngine;
 use inkwell::OptimizationLevel;
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tessera_ir::tensor::Tensor;
 use tessera_ir::verify::VerifiedModule;
-use tessera_ir::{DenseAttr, Diag, Diags, Dim, Loc, Symbol, TensorType};
+use tessera_ir::bindings::Bindings;
+use tessera_ir::{DenseAttr, Diag, Diags, Loc, TensorType};
 
 self_cell::self_cell!(
     /// An LLVM context and the execution engine holding the machine code
@@ -124,13 +124,13 @@ impl JitModule {
             inputs.iter().map(|t| HostBuffer::from_bytes(t.to_dense().bytes())).collect();
         let mut outputs = Vec::new();
         for (i, ty) in k.sig.args.iter().enumerate().skip(inputs.len()) {
-            let shape = ty.dims.iter().map(|d| size(d, &bindings)).collect::<Result<Vec<_>, _>>();
+            let shape = ty.dims.iter().map(|d| bindings.size(d)).collect::<Result<Vec<_>, _>>();
             let shape = shape.map_err(|e| fail(format!("output argument #{i}: {e}")))?;
             let bytes = shape.iter().product::<usize>() * ty.dtype.size_bytes();
             buffers.push(HostBuffer::zeroed(bytes));
             outputs.push(TensorType::of(&shape.iter().map(|&n| n as u64).collect::<Vec<_>>(), ty.dtype));
         }
-        let dims = k.sig.dims.iter().map(|d| size(d, &bindings).map(|n| n as i64)).collect::<Result<Vec<_>, _>>();
+        let dims = k.sig.dims.iter().map(|d| bindings.size(d).map(|n| n as i64)).collect::<Result<Vec<_>, _>>();
         let dims = dims.map_err(fail)?;
         let pointers: Vec<*mut u8> = buffers.iter_mut().map(HostBuffer::as_mut_ptr).collect();
         // SAFETY: `entry` follows the calling convention of the crate doc:
@@ -154,61 +154,12 @@ impl JitModule {
     }
 }
 
-/// The value of each symbol that a plain-symbol dim of an input binds,
-/// after checking each input against its argument type (dtype, rank,
-/// static dims, one value per symbol, composite dims).
-fn bind(args: &[TensorType], inputs: &[Tensor]) -> Result<HashMap<Symbol, i64>, String> {
+/// Binds the symbols of a kernel's buffer arguments from its inputs.
+fn bind(args: &[TensorType], inputs: &[Tensor]) -> Result<Bindings, String> {
     if inputs.len() > args.len() {
         return Err(format!("takes {} buffer(s), got {} input(s)", args.len(), inputs.len()));
     }
-    let mut bindings = HashMap::new();
-    let mut composite = Vec::new();
-    for (i, (ty, t)) in args.iter().zip(inputs).enumerate() {
-        let mismatch = || format!("input #{i} must fit {}, got {}", tessera_ir::Type::Buffer(ty.clone()), t.ty());
-        if ty.dtype != t.dtype() || ty.rank() != t.rank() {
-            return Err(mismatch());
-        }
-        for (d, &n) in ty.dims.iter().zip(t.shape()) {
-            match (d, plain_symbol(d)) {
-                (Dim::Known(k), _) if *k as usize != n => return Err(mismatch()),
-                (_, Some(s)) => match bindings.get(&s) {
-                    Some(&b) if b != n as i64 => {
-                        return Err(format!("input #{i}: {s} is {b} from an earlier input but {n} here"))
-                    }
-                    _ => {
-                        bindings.insert(s, n as i64);
-                    }
-                },
-                (Dim::Sym(_), None) => composite.push((i, d, n)),
-                _ => {}
-            }
-        }
-    }
-    for (i, d, n) in composite {
-        let bound = size(d, &bindings).map_err(|e| format!("input #{i}: {e}"))?;
-        if bound != n {
-            return Err(format!("input #{i}: dim {d} is {bound} but the input has {n}"));
-        }
-    }
-    Ok(bindings)
-}
-
-/// The symbol a dim consists of, when it is exactly one symbol (`N`, not
-/// `2*N`): the dims that bind symbols from input shapes.
-fn plain_symbol(d: &Dim) -> Option<Symbol> {
-    let e = d.expr()?;
-    let mut symbols = e.symbols();
-    let s = symbols.next()?.clone();
-    (symbols.next().is_none() && *d == Dim::sym(s.as_str())).then_some(s)
-}
-
-/// The size of dim `d` once `bindings` give its symbols.
-fn size(d: &Dim, bindings: &HashMap<Symbol, i64>) -> Result<usize, String> {
-    let e = d.expr().ok_or_else(|| format!("dim {d} has no size before run time"))?;
-    match e.substitute(&|s| bindings.get(s).copied()).as_constant() {
-        Some(v) => usize::try_from(v).map_err(|_| format!("dim {d} evaluates to {v}")),
-        None => Err(format!("dim {d} has symbols no input binds")),
-    }
+    Bindings::from_inputs(args, inputs, |i| tessera_ir::Type::Buffer(args[i].clone()).to_string())
 }
 
 /// One cache line of host memory.

@@ -246,6 +246,14 @@ impl Dim {
         }
     }
 
+    /// The symbol this dim consists of, when it is exactly one symbol
+    /// (`N`, not `4*N` or `N + M`): the dims that bind symbols from shapes.
+    pub fn as_symbol(&self) -> Option<Symbol> {
+        let Dim::Sym(e) = self else { return None };
+        let first = e.symbols().next()?.clone();
+        (*e == SymExpr::symbol(first.clone())).then_some(first)
+    }
+
     /// The static size, if known.
     pub fn known(&self) -> Option<u64> {
         match self {
@@ -353,5 +361,8 @@ mod tests {
         assert_eq!(n.div_exact(&Dim::Known(2)), None);
         assert_eq!(n.floor_div(2), Dim::Unknown);
         assert!(!Dim::Unknown.same(&Dim::Unknown));
+        assert_eq!(n.as_symbol().map(|s| s.as_str().to_string()), Some("N".to_string()));
+        assert!(n.mul(&Dim::Known(4)).as_symbol().is_none());
+        assert!(n.add(&m).as_symbol().is_none());
     }
 }

@@ -23,6 +23,7 @@
 //! [`VerifiedModule`], which later stages require.
 
 pub mod attr;
+pub mod bindings;
 pub mod builder;
 pub mod diag;
 pub mod dialect;

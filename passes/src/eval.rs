@@ -10,7 +10,8 @@ use tessera_ir::eval::{EvalCx, EvalEnv};
 use tessera_ir::infer::{InferCx, RegionSig};
 use tessera_ir::tensor::Tensor;
 use tessera_ir::verify::VerifiedModule;
-use tessera_ir::{Diag, Dim, Func, Loc, Module, OpId, RegionId, Symbol, Type, ValueId};
+use tessera_ir::bindings::Bindings;
+use tessera_ir::{Diag, Dim, Func, Loc, Module, OpId, RegionId, TensorType, Type, ValueId};
 
 /// Runs functions of one verified module on host tensors.
 pub struct Evaluator<'m> {
@@ -75,59 +76,17 @@ impl Failure {
 
 /// Binds each symbol in the argument types to the size the inputs give it,
 /// checking dtypes, ranks, static dims and repeated symbols.
-fn bind_arguments(func: &Func, inputs: &[Tensor]) -> Result<HashMap<Symbol, i64>, String> {
+fn bind_arguments(func: &Func, inputs: &[Tensor]) -> Result<Bindings, String> {
     let args = func.arg_types();
     if args.len() != inputs.len() {
         return Err(format!("takes {} input(s), got {}", args.len(), inputs.len()));
     }
-    let mut bindings: HashMap<Symbol, i64> = HashMap::new();
-    let mut deferred = Vec::new();
-    for (i, (ty, value)) in args.iter().zip(inputs).enumerate() {
-        let Type::Tensor(t) = ty else { return Err(format!("argument #{i} has non-tensor type {ty}")) };
-        if t.dtype != value.dtype() || t.rank() != value.rank() {
-            return Err(format!("input #{i} must be {ty}, got {}", value.ty()));
-        }
-        for (d, &size) in t.dims.iter().zip(value.shape()) {
-            match d {
-                Dim::Known(n) if *n as usize != size => return Err(format!("input #{i} must be {ty}, got {}", value.ty())),
-                Dim::Sym(e) => match e.symbols().collect::<Vec<_>>().as_slice() {
-                    [s] if *d == Dim::sym(s.as_str()) => match bindings.get(*s) {
-                        Some(&bound) if bound != size as i64 => {
-                            return Err(format!("input #{i}: {s} is {bound} from an earlier input but {size} here"))
-                        }
-                        _ => {
-                            bindings.insert((*s).clone(), size as i64);
-                        }
-                    },
-                    _ => deferred.push((i, d.clone(), size)),
-                },
-                _ => {}
-            }
-        }
-    }
-    for (i, d, size) in deferred {
-        match resolve(&d, &bindings) {
-            Ok(n) if n == size => {}
-            Ok(n) => return Err(format!("input #{i}: dim {d} is {n} but the input has {size}")),
-            Err(e) => return Err(format!("input #{i}: {e}")),
-        }
-    }
-    Ok(bindings)
-}
-
-fn resolve(d: &Dim, bindings: &HashMap<Symbol, i64>) -> Result<usize, String> {
-    match d {
-        Dim::Known(n) => Ok(*n as usize),
-        Dim::Unknown => Err("a '?' dim has no size until the op computes it".into()),
-        Dim::Sym(e) => {
-            let value = e.substitute(&|s| bindings.get(s).copied());
-            match value.as_constant() {
-                Some(v) if v >= 0 => Ok(v as usize),
-                Some(v) => Err(format!("dim {d} evaluates to {v}")),
-                None => Err(format!("dim {d} has unbound symbols")),
-            }
-        }
-    }
+    let tensors = args
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| ty.as_tensor().cloned().ok_or_else(|| format!("argument #{i} has non-tensor type {ty}")))
+        .collect::<Result<Vec<TensorType>, String>>()?;
+    Bindings::from_inputs(&tensors, inputs, |i| args[i].to_string())
 }
 
 /// One running function: its values and symbol bindings.
@@ -135,7 +94,7 @@ struct Frame<'e, 'm> {
     eval: &'e Evaluator<'m>,
     func: &'e Func,
     values: HashMap<ValueId, Tensor>,
-    bindings: HashMap<Symbol, i64>,
+    bindings: Bindings,
 }
 
 impl Frame<'_, '_> {
@@ -201,7 +160,7 @@ impl Frame<'_, '_> {
             && t.rank() == value.rank()
             && t.dims.iter().zip(value.shape()).all(|(d, &n)| match d {
                 Dim::Unknown => true,
-                d => resolve(d, &self.bindings).is_ok_and(|m| m == n),
+                d => self.bindings.size(d).is_ok_and(|m| m == n),
             });
         if fits {
             Ok(())
@@ -219,7 +178,7 @@ struct OpEnv<'a, 'e, 'm> {
 
 impl EvalEnv for OpEnv<'_, '_, '_> {
     fn dim(&self, d: &Dim) -> Result<usize, String> {
-        resolve(d, &self.frame.bindings)
+        self.frame.bindings.size(d)
     }
 
     fn run_region(&mut self, index: usize, args: Vec<Tensor>) -> Result<Vec<Tensor>, String> {

@@ -31,7 +31,8 @@ use tessera_ir::id::EntityId;
 use tessera_ir::infer::{InferCx, NoSymbols};
 use tessera_ir::tensor::{Data, Tensor};
 use tessera_ir::verify::VerifiedModule;
-use tessera_ir::{BlockId, DType, Diag, Dim, Func, Loc, Module, OpId, OpRef, Symbol, Traits, Type, ValueId};
+use tessera_ir::bindings::Bindings;
+use tessera_ir::{BlockId, DType, Diag, Dim, Func, Loc, Module, OpId, OpRef, Traits, Type, ValueId};
 
 /// Runs kernel functions of one verified module.
 pub struct KernelEvaluator<'m> {
@@ -125,7 +126,7 @@ struct Machine<'m> {
     /// The current value of each SSA value, by value index.
     values: Vec<Option<Val>>,
     buffers: Vec<Buffer>,
-    bindings: HashMap<Symbol, i64>,
+    bindings: Bindings,
     /// The buffer of each `k.param` symbol and `k.buffer_constant` op, made on first use.
     params: HashMap<String, usize>,
     constants: HashMap<OpId, usize>,
@@ -143,7 +144,7 @@ impl<'m> Machine<'m> {
             kinds,
             values: Vec::new(),
             buffers: Vec::new(),
-            bindings: HashMap::new(),
+            bindings: Bindings::default(),
             params: HashMap::new(),
             constants: HashMap::new(),
         }
@@ -168,36 +169,7 @@ impl<'m> Machine<'m> {
         if inputs.len() > types.len() {
             return Err(format!("takes {} buffer(s), got {} input(s)", types.len(), inputs.len()));
         }
-        let mut composite = Vec::new();
-        for (i, (ty, t)) in types.iter().zip(&inputs).enumerate() {
-            let shown = Type::Buffer(ty.clone());
-            if ty.dtype != t.dtype() || ty.rank() != t.rank() {
-                return Err(format!("input #{i} must fit {shown}, got {}", t.ty()));
-            }
-            for (d, &n) in ty.dims.iter().zip(t.shape()) {
-                match (d, plain_symbol(d)) {
-                    (Dim::Known(k), _) if *k as usize != n => {
-                        return Err(format!("input #{i} must fit {shown}, got {}", t.ty()))
-                    }
-                    (_, Some(s)) => match self.bindings.get(&s) {
-                        Some(&b) if b != n as i64 => {
-                            return Err(format!("input #{i}: {s} is {b} from an earlier input but {n} here"))
-                        }
-                        _ => {
-                            self.bindings.insert(s, n as i64);
-                        }
-                    },
-                    (Dim::Sym(_), None) => composite.push((i, d.clone(), n)),
-                    _ => {}
-                }
-            }
-        }
-        for (i, d, n) in composite {
-            let size = self.size(&d).map_err(|e| format!("input #{i}: {e}"))?;
-            if size != n {
-                return Err(format!("input #{i}: dim {d} is {size} but the input has {n}"));
-            }
-        }
+        self.bindings = Bindings::from_inputs(&types, &inputs, |i| Type::Buffer(types[i].clone()).to_string())?;
         let count = inputs.len();
         for t in inputs {
             self.buffers.push(Buffer::from_tensor(t, false));
@@ -214,12 +186,7 @@ impl<'m> Machine<'m> {
 
     /// The size of a dim with the bound symbols.
     fn size(&self, d: &Dim) -> Result<usize, String> {
-        let e = d.expr().ok_or_else(|| format!("dim {d} has no size before run time"))?;
-        let value = e.substitute(&|s| self.bindings.get(s).copied());
-        match value.as_constant() {
-            Some(v) => usize::try_from(v).map_err(|_| format!("dim {d} evaluates to {v}")),
-            None => Err(format!("dim {d} has symbols no input binds")),
-        }
+        self.bindings.size(d)
     }
 
     /// The output buffer `handle` as a tensor, once every element was written.
@@ -467,15 +434,6 @@ impl<'m> Machine<'m> {
         self.params.insert(name.clone(), self.buffers.len() - 1);
         Ok(self.buffers.len() - 1)
     }
-}
-
-/// The symbol a dim consists of, when it is exactly one symbol (`N`, not
-/// `2*N` or `N + M`): the dims that bind symbols from buffer extents.
-pub(crate) fn plain_symbol(d: &Dim) -> Option<Symbol> {
-    let e = d.expr()?;
-    let mut symbols = e.symbols();
-    let s = symbols.next()?.clone();
-    (symbols.next().is_none() && *d == Dim::sym(s.as_str())).then_some(s)
 }
 
 /// The dense attribute `value`.

@@ -6,7 +6,6 @@
 //! plan fused its producer into the reader.
 
 use super::rules::{rule, Lowering};
-use crate::kernel_eval::plain_symbol;
 use std::collections::{HashMap, HashSet};
 use tessera_ir::attr::{Attr, Attrs, DenseAttr, Scalar};
 use tessera_ir::dialect::graph::control::YIELD;
@@ -65,7 +64,7 @@ impl<'a> Lowerer<'a> {
         for &arg in func.args() {
             if let Type::Buffer(t) = func.ty(arg) {
                 for (axis, d) in t.dims.iter().enumerate() {
-                    if let Some(s) = plain_symbol(d) {
+                    if let Some(s) = d.as_symbol() {
                         symbol_dims.entry(s).or_insert((arg, axis));
                     }
                 }

@@ -76,7 +76,7 @@ pub fn type_proto(ty: &TensorType, symbols: bool) -> TypeProto {
         .map(|d| {
             let value = match d {
                 Dim::Known(n) => Some(dimension::Value::DimValue(*n as i64)),
-                Dim::Sym(_) if symbols => plain_symbol(d).map(|s| dimension::Value::DimParam(s.as_str().to_string())),
+                Dim::Sym(_) if symbols => d.as_symbol().map(|s| dimension::Value::DimParam(s.as_str().to_string())),
                 _ => None,
             };
             Dimension { value, denotation: String::new() }
@@ -94,13 +94,6 @@ pub fn type_proto(ty: &TensorType, symbols: bool) -> TypeProto {
 /// A value info naming `name` with type `ty`.
 pub fn value_info(name: &str, ty: &TensorType, symbols: bool) -> ValueInfoProto {
     ValueInfoProto { name: name.to_string(), r#type: Some(type_proto(ty, symbols)), ..Default::default() }
-}
-
-/// The symbol a dim consists of, when it is exactly one symbol (`N`, not `4*N`).
-pub fn plain_symbol(d: &Dim) -> Option<Symbol> {
-    let Dim::Sym(e) = d else { return None };
-    let first = e.symbols().next()?.clone();
-    (*d == Dim::Sym(SymExpr::symbol(first.clone()))).then_some(first)
 }
 
 /// A polynomial as its terms (the symbols multiplied, the coefficient),
@@ -630,8 +623,6 @@ mod tests {
         assert!(shown.contains(&(vec!["M".to_string(), "N".to_string()], 3)), "{shown:?}");
         let Dim::Sym(square) = n.mul(&n) else { panic!("symbolic") };
         assert!(terms(&square).is_none());
-        assert_eq!(plain_symbol(&n).map(|s| s.as_str().to_string()), Some("N".to_string()));
-        assert!(plain_symbol(&n.mul(&Dim::Known(4))).is_none());
     }
 
     #[test]

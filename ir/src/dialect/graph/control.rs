@@ -81,16 +81,6 @@ impl OpDef for Call {
 /// The `tg.call` op.
 pub static CALL: Call = Call;
 
-fn plain_symbol(d: &Dim) -> Option<Symbol> {
-    match d {
-        Dim::Sym(e) => {
-            let syms: Vec<&Symbol> = e.symbols().collect();
-            (syms.len() == 1 && *d == Dim::sym(syms[0].as_str())).then(|| syms[0].clone())
-        }
-        _ => None,
-    }
-}
-
 fn bind_symbols(param: &Type, actual: &Type, bound: &mut HashMap<Symbol, Dim>) -> Result<(), String> {
     let (Type::Tensor(p), Type::Tensor(a)) = (param, actual) else {
         return if param == actual { Ok(()) } else { Err(String::new()) };
@@ -99,7 +89,7 @@ fn bind_symbols(param: &Type, actual: &Type, bound: &mut HashMap<Symbol, Dim>) -
         return Err(String::new());
     }
     for (pd, ad) in p.dims.iter().zip(&a.dims) {
-        let expected = match plain_symbol(pd) {
+        let expected = match pd.as_symbol() {
             Some(s) => bound.entry(s).or_insert_with(|| ad.clone()).clone(),
             None => substitute_dim(pd, bound),
         };
@@ -111,7 +101,7 @@ fn bind_symbols(param: &Type, actual: &Type, bound: &mut HashMap<Symbol, Dim>) -
 }
 
 fn substitute_dim(d: &Dim, bound: &HashMap<Symbol, Dim>) -> Dim {
-    if let Some(s) = plain_symbol(d) {
+    if let Some(s) = d.as_symbol() {
         return bound.get(&s).cloned().unwrap_or_else(|| d.clone());
     }
     match d {
