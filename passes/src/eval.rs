@@ -10,6 +10,7 @@ use tessera_ir::eval::{EvalCx, EvalEnv};
 use tessera_ir::infer::{InferCx, RegionSig};
 use tessera_ir::tensor::Tensor;
 use tessera_ir::verify::VerifiedModule;
+use crate::failure::Failure;
 use tessera_ir::bindings::Bindings;
 use tessera_ir::{Diag, Dim, Func, Loc, Module, OpId, RegionId, TensorType, Type, ValueId};
 
@@ -53,24 +54,6 @@ impl<'m> Evaluator<'m> {
             frame.check_type(value, ty).map_err(|e| Failure::Func(format!("result #{i}: {e}")))?;
         }
         Ok(results)
-    }
-}
-
-/// Why evaluation stopped: at an op, or in the function as a whole.
-enum Failure {
-    Op(OpId, String),
-    Func(String),
-}
-
-impl Failure {
-    fn into_diag(self, func: &Func) -> Diag {
-        match self {
-            Failure::Op(op, msg) => {
-                let data = func.op(op);
-                Diag::error(data.loc.clone(), format!("'{}' op: {msg}", data.def.name()))
-            }
-            Failure::Func(msg) => Diag::error(func.loc.clone(), format!("@{}: {msg}", func.name)),
-        }
     }
 }
 

@@ -31,6 +31,7 @@ use tessera_ir::id::EntityId;
 use tessera_ir::infer::{InferCx, NoSymbols};
 use tessera_ir::tensor::{Data, Tensor};
 use tessera_ir::verify::VerifiedModule;
+use crate::failure::Failure;
 use tessera_ir::bindings::Bindings;
 use tessera_ir::{BlockId, DType, Diag, Dim, Func, Loc, Module, OpId, OpRef, Traits, Type, ValueId};
 
@@ -97,24 +98,6 @@ enum Val {
     Scalar(Tensor),
     /// A handle into the machine's buffers.
     Buffer(usize),
-}
-
-/// Why execution stopped: at an op, or in the function as a whole.
-enum Failure {
-    Op(OpId, String),
-    Func(String),
-}
-
-impl Failure {
-    fn into_diag(self, func: &Func) -> Diag {
-        match self {
-            Failure::Op(op, msg) => {
-                let data = func.op(op);
-                Diag::error(data.loc.clone(), format!("'{}' op: {msg}", data.def.name()))
-            }
-            Failure::Func(msg) => Diag::error(func.loc.clone(), format!("@{}: {msg}", func.name)),
-        }
-    }
 }
 
 /// One running kernel function.

@@ -22,6 +22,7 @@ pub mod dce;
 #[cfg(any(test, feature = "testing"))]
 pub mod differential;
 pub mod eval;
+mod failure;
 #[cfg(test)]
 mod eval_tests;
 #[cfg(test)]
