@@ -7,7 +7,7 @@
 
 use super::emit::Lowerer;
 use tessera_ir::attr::{Attr, Attrs};
-use tessera_ir::dialect::graph::shape::SLICE_TO_END;
+use tessera_ir::dialect::graph::shape::{slice_axes, slice_range, SliceAxis, SLICE_TO_END};
 use tessera_ir::dialect::kernel::scalar::INDEX_CAST;
 use tessera_ir::dialect::kernel::IndexOp;
 use tessera_ir::{Diag, Dim, OpId, ValueId};
@@ -106,37 +106,15 @@ pub(super) fn reshape(l: &mut Lowerer<'_>, op: OpId, idx: &[ValueId]) -> Result<
     l.element(x, &at)
 }
 
-/// The first position an ONNX slice of a static axis of size `dim` reads:
-/// a negative start counts from the end, then it clamps into the axis
-/// (into `0..dim-1` going backwards).
-fn slice_start(dim: u64, start: i64, step: i64) -> i64 {
-    let d = i64::try_from(dim).unwrap_or(i64::MAX);
-    let start = if start < 0 { start.saturating_add(d) } else { start };
-    if step > 0 {
-        start.clamp(0, d)
-    } else {
-        start.max(0).min(d - 1)
-    }
-}
-
 /// `tg.slice`: position `i` of a sliced axis reads `start + i * step`.
 pub(super) fn slice(l: &mut Lowerer<'_>, op: OpId, idx: &[ValueId]) -> Result<ValueId, Diag> {
     let x = l.src.op(op).operands[0];
     let xt = l.tensor(x)?;
-    let (starts, axes, steps, ends) = l.with_cx(op, |cx| {
-        let starts = cx.ints("starts")?;
-        let axes = match cx.attrs.get("axes") {
-            Some(_) => cx.axes("axes", xt.rank())?,
-            None => (0..starts.len()).collect(),
-        };
-        let steps = cx.ints_or("steps", vec![1; starts.len()])?;
-        Ok((starts, axes, steps, cx.ints("ends")?))
-    })?;
+    let sliced = l.with_cx(op, |cx| slice_axes(cx, xt.rank()))?;
     let mut at = idx.to_vec();
-    for (k, &axis) in axes.iter().enumerate() {
-        let (start, step, end) = (starts[k], steps[k], ends[k]);
+    for SliceAxis { axis, start, end, step } in sliced {
         let first = match &xt.dims[axis] {
-            Dim::Known(n) => slice_start(*n, start, step),
+            Dim::Known(n) => slice_range(*n, start, end, step).0 as i64,
             // The only slice of a symbolic axis with a named size (`dim - start`).
             _ if step == 1 && start >= 0 && end >= SLICE_TO_END => start,
             d => return Err(l.op_error(op, format!("cannot slice the symbolic axis {axis} of size {d} this way"))),

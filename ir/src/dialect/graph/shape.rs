@@ -211,7 +211,7 @@ fn slice_len(dim: u64, start: i64, end: i64, step: i64) -> u64 {
 /// The first position and the length of a static axis of size `dim`
 /// sliced by ONNX rules (`step` is not 0): negative starts and ends count
 /// from the end, then both clamp to the axis (to `-1..dim-1` going backwards).
-fn slice_range(dim: u64, start: i64, end: i64, step: i64) -> (i128, u64) {
+pub fn slice_range(dim: u64, start: i64, end: i64, step: i64) -> (i128, u64) {
     let (d, step) = (dim as i128, step as i128);
     let (mut start, mut end) = (start as i128, end as i128);
     if start < 0 {
@@ -232,15 +232,19 @@ fn slice_range(dim: u64, start: i64, end: i64, step: i64) -> (i128, u64) {
 }
 
 /// One sliced axis: which, and its start, end and step as written.
-struct SliceAxis {
-    axis: usize,
-    start: i64,
-    end: i64,
-    step: i64,
+pub struct SliceAxis {
+    /// The axis (normalised to `0..rank`).
+    pub axis: usize,
+    /// The start as written (negative counts from the end).
+    pub start: i64,
+    /// The end as written (at least [`SLICE_TO_END`] means the end of the axis).
+    pub end: i64,
+    /// The step (never 0).
+    pub step: i64,
 }
 
 /// Reads and checks `tg.slice`'s attributes for an operand of rank `rank`.
-fn slice_axes(cx: &InferCx, rank: usize) -> Result<Vec<SliceAxis>, String> {
+pub fn slice_axes(cx: &InferCx, rank: usize) -> Result<Vec<SliceAxis>, String> {
     let starts = cx.ints("starts")?;
     let ends = cx.ints("ends")?;
     let n = starts.len();

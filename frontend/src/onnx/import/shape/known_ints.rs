@@ -7,7 +7,7 @@ use super::super::cx::NodeCx;
 use super::super::known::Known;
 use tessera_ir::dialect::graph::elementwise::{ADD, CAST, DIV, EQ, MUL, SELECT, SUB};
 use tessera_ir::dialect::graph::index::GATHER;
-use tessera_ir::dialect::graph::shape::{CONCAT, RESHAPE, SHAPE_OF, SLICE};
+use tessera_ir::dialect::graph::shape::{slice_range, CONCAT, RESHAPE, SHAPE_OF, SLICE};
 use tessera_ir::op::same_op;
 use tessera_ir::tensor::{Data, Tensor};
 use tessera_ir::{Attr, Attrs, DType, Dim, OpRef, SymExpr, ValueId};
@@ -29,29 +29,11 @@ pub(super) fn known_ints_of(cx: &NodeCx, v: ValueId) -> Option<(Vec<SymExpr>, bo
 
 /// The positions ONNX Slice picks from an axis of `n` elements.
 pub(super) fn slice_positions(n: usize, start: i64, end: i64, step: i64) -> Vec<usize> {
-    let (n, step) = (n as i128, step as i128);
-    let (mut s, mut e) = (start as i128, end as i128);
-    if s < 0 {
-        s += n;
+    if step == 0 {
+        return Vec::new();
     }
-    if e < 0 {
-        e += n;
-    }
-    let mut out = Vec::new();
-    if step > 0 {
-        let (mut i, e) = (s.clamp(0, n), e.clamp(0, n));
-        while i < e {
-            out.push(i as usize);
-            i += step;
-        }
-    } else if step < 0 && n > 0 {
-        let (mut i, e) = (s.clamp(0, n - 1), e.clamp(-1, n - 1));
-        while i > e {
-            out.push(i as usize);
-            i += step;
-        }
-    }
-    out
+    let (first, len) = slice_range(n as u64, start, end, step);
+    (0..len as i128).map(|k| (first + k * step as i128) as usize).collect()
 }
 
 /// The integer vector (or scalar, with `true`) the known value `v` holds,
