@@ -37,6 +37,7 @@ extern "C" {
 #define TESSERA_RT_ERR_NO_DEVICE 9
 #define TESSERA_RT_ERR_CUDA 10
 #define TESSERA_RT_ERR_INTERNAL 11
+#define TESSERA_RT_ERR_EXECUTION 12
 
 /* Element types: ONNX TensorProto.DataType numbers. */
 #define TESSERA_RT_F32 1
@@ -157,6 +158,60 @@ int32_t tessera_rt_check_args(tessera_rt_context *ctx,
                               const tessera_rt_tensor_spec *specs,
                               const tessera_rt_tensor_arg *args,
                               size_t n_tensors);
+
+/* ---- Compiled models ------------------------------------------------------
+ * A library made by `tessera compile` holds one tessera_rt_model constant
+ * and NAME_* functions that forward to these with it as the first argument;
+ * applications call the NAME_* functions (see the generated NAME.h). The
+ * layout of `words` is documented in the runtime's src/model/mod.rs. */
+
+/* A generated entry point: buffers are the inputs then the outputs, dims the
+ * values of the sizes it takes; returns 0 or status bits. */
+typedef int32_t (*tessera_rt_entry_fn)(void *const *buffers, const int64_t *dims);
+
+typedef struct tessera_rt_model {
+    uint32_t abi_version;     /* 1 */
+    uint32_t reserved;        /* 0 */
+    const int64_t *words;     /* the interface, encoded */
+    size_t n_words;
+    const char *strings;      /* NUL-terminated strings back to back */
+    size_t n_strings;
+    tessera_rt_entry_fn entry;
+} tessera_rt_model;
+
+/* How many inputs (what 0), outputs (1) or symbols (2) the model has. */
+size_t tessera_rt_model_count(const tessera_rt_model *model, int32_t what);
+
+/* Input (role TESSERA_RT_INPUT) or output (TESSERA_RT_OUTPUT) i: its name
+ * (NULL if none), dtype code (0 if none), rank (-1 if none), dim `axis`
+ * (its size; -1 when symbolic; -2 if none) and a symbolic dim's name ("N",
+ * "2*N"; NULL when static or none). */
+const char *tessera_rt_model_tensor_name(const tessera_rt_model *model, int32_t role, size_t i);
+int32_t tessera_rt_model_tensor_dtype(const tessera_rt_model *model, int32_t role, size_t i);
+int64_t tessera_rt_model_tensor_rank(const tessera_rt_model *model, int32_t role, size_t i);
+int64_t tessera_rt_model_tensor_dim(const tessera_rt_model *model, int32_t role, size_t i, size_t axis);
+const char *tessera_rt_model_tensor_dim_name(const tessera_rt_model *model, int32_t role, size_t i,
+                                             size_t axis);
+
+/* The name of symbol k (NULL if none), in the order run takes their values. */
+const char *tessera_rt_model_symbol_name(const tessera_rt_model *model, size_t k);
+
+/* Runs the model on caller-owned buffers: one data pointer per input and
+ * per output, one value per symbol (symbol_values may be NULL when there
+ * are none); shapes follow from the symbols. Nulls, negative symbols,
+ * sizes that overflow and outputs overlapping other tensors are errors;
+ * a failure while running (an integer division by zero, an index out of
+ * range) is TESSERA_RT_ERR_EXECUTION with the reason in ctx. */
+int32_t tessera_rt_model_run(const tessera_rt_model *model, tessera_rt_context *ctx,
+                             const void *const *inputs, void *const *outputs,
+                             const int64_t *symbol_values);
+
+/* Runs the model on described tensors: dtypes and shapes are checked and the
+ * symbols bound from the inputs' shapes; a rank of
+ * TESSERA_RT_SHAPE_FROM_SIGNATURE takes the model's shape. */
+int32_t tessera_rt_model_run_tensors(const tessera_rt_model *model, tessera_rt_context *ctx,
+                                     const tessera_rt_tensor_arg *inputs,
+                                     const tessera_rt_tensor_arg *outputs);
 
 #ifdef __cplusplus
 }

@@ -38,11 +38,15 @@ pub enum Status {
     /// A panic was caught at the C boundary: a bug in tessera, never the
     /// caller's fault.
     Internal = 11,
+    /// Generated code reported a failure while running: an integer
+    /// division by zero, an index out of range, a temporary it could not
+    /// allocate (the message says which).
+    Execution = 12,
 }
 
 impl Status {
     /// Every status, in numeric order.
-    pub const ALL: [Status; 12] = [
+    pub const ALL: [Status; 13] = [
         Status::Ok,
         Status::NullArgument,
         Status::InvalidArgument,
@@ -55,6 +59,7 @@ impl Status {
         Status::NoDevice,
         Status::Cuda,
         Status::Internal,
+        Status::Execution,
     ];
 
     /// The numeric code the C ABI uses.
@@ -83,6 +88,7 @@ impl Status {
             Status::NoDevice => c"no CUDA device",
             Status::Cuda => c"CUDA driver error",
             Status::Internal => c"internal error",
+            Status::Execution => c"execution error",
         }
     }
 }
@@ -143,13 +149,14 @@ mod tests {
             (Status::NoDevice, 9),
             (Status::Cuda, 10),
             (Status::Internal, 11),
+            (Status::Execution, 12),
         ];
         assert_eq!(expected.len(), Status::ALL.len());
         for (status, code) in expected {
             assert_eq!(status.code(), code);
             assert_eq!(Status::from_code(code), Some(status));
         }
-        assert_eq!(Status::from_code(12), None);
+        assert_eq!(Status::from_code(13), None);
         assert_eq!(Status::from_code(-1), None);
     }
 

@@ -80,12 +80,12 @@ fn panic_error(payload: Box<dyn Any + Send>) -> RuntimeError {
 }
 
 /// Runs `f`, turning a panic into a [`Status::Internal`] error.
-fn catch<T>(f: impl FnOnce() -> Result<T, RuntimeError>) -> Result<T, RuntimeError> {
+pub(crate) fn catch<T>(f: impl FnOnce() -> Result<T, RuntimeError>) -> Result<T, RuntimeError> {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| Err(panic_error(payload)))
 }
 
 /// The status code of `result`, recording its error in `cx`.
-fn report(cx: Option<&mut Context>, result: Result<(), RuntimeError>) -> i32 {
+pub(crate) fn report(cx: Option<&mut Context>, result: Result<(), RuntimeError>) -> i32 {
     match result {
         Ok(()) => Status::Ok.code(),
         Err(e) => {
@@ -101,7 +101,7 @@ fn report(cx: Option<&mut Context>, result: Result<(), RuntimeError>) -> i32 {
 ///
 /// # Safety
 /// `ctx` is null or a live context used by no other thread.
-unsafe fn enter<'a>(ctx: *mut Context) -> Option<&'a mut Context> {
+pub(crate) unsafe fn enter<'a>(ctx: *mut Context) -> Option<&'a mut Context> {
     // SAFETY: per the contract.
     let cx = unsafe { ctx.as_mut() }?;
     cx.clear_error();
@@ -112,7 +112,7 @@ unsafe fn enter<'a>(ctx: *mut Context) -> Option<&'a mut Context> {
 ///
 /// # Safety
 /// A non-null `ptr` points to `n` valid elements.
-unsafe fn slice<'a, T>(
+pub(crate) unsafe fn slice<'a, T>(
     ptr: *const T,
     n: usize,
     what: impl FnOnce() -> String,
@@ -134,7 +134,7 @@ unsafe fn slice<'a, T>(
 ///
 /// # Safety
 /// A non-null `ptr` points to a NUL-terminated string.
-unsafe fn string<'a>(
+pub(crate) unsafe fn string<'a>(
     ptr: *const c_char,
     what: impl FnOnce() -> String,
 ) -> Result<&'a str, RuntimeError> {

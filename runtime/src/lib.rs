@@ -16,6 +16,7 @@
 //! | [`context`] | [`Context`]: a caller's last error and workspace |
 //! | [`check`] | [`check_args`]: tensors against a signature with symbolic dims |
 //! | [`ffi`] | the C ABI, `tessera_rt_*`, declared in `include/tessera_rt.h` |
+//! | [`model`] | compiled models' descriptors and `tessera_rt_model_*`: check, run |
 //! | `cuda` | (feature `cuda`) devices, PTX modules, kernel launches via cudarc |
 //!
 //! Rust callers use the modules directly; C callers and generated code use
@@ -30,6 +31,7 @@ pub mod cuda;
 pub mod dtype;
 pub mod error;
 pub mod ffi;
+pub mod model;
 pub mod pool;
 
 pub use buffer::AlignedBuf;
