@@ -15,13 +15,21 @@ pub(crate) const OUT_OF_MEMORY: u32 = 2;
 pub(crate) const BAD_STEP: u32 = 4;
 /// The status bit of a `k.index_div` or `k.index_rem` by zero.
 pub(crate) const INDEX_DIVIDE_BY_ZERO: u32 = 8;
+/// The status bit of a `k.to_index` outside its axis (an index a gather
+/// or scatter read from a tensor is out of range).
+pub(crate) const INDEX_OUT_OF_RANGE: u32 = 16;
+/// The status bit of a parallel loop or GEMM the runtime's thread pool
+/// could not run (it failed to start).
+pub(crate) const THREAD_POOL: u32 = 32;
 
 /// Each status bit with what it reports.
-const MESSAGES: [(u32, &str); 4] = [
+pub(crate) const MESSAGES: [(u32, &str); 6] = [
     (DIVIDE_BY_ZERO, "integer division by zero"),
     (OUT_OF_MEMORY, "out of memory allocating a temporary buffer"),
     (BAD_STEP, "a k.for step is not positive"),
     (INDEX_DIVIDE_BY_ZERO, "index division by zero"),
+    (INDEX_OUT_OF_RANGE, "an index read from a tensor is out of range for its axis"),
+    (THREAD_POOL, "the thread pool could not start"),
 ];
 
 /// What a nonzero status reports, one clause per bit set.

@@ -15,7 +15,8 @@
 //!   wraps, and a negative exponent truncates `1 / a^-b`.
 //! - comparisons give `i1`, NaN comparing unordered (true only for `ne`).
 //!
-//! An op without a row is a clear error naming it.
+//! An op without a row is a clear error naming it. `tg.bitcast`, which
+//! takes an attribute, has its own emitter ([`bitcast`]) for `k.bitcast`.
 
 use crate::abi::DIVIDE_BY_ZERO;
 use crate::emit::{is_signed, CgError, Emit, Res};
@@ -155,6 +156,48 @@ pub(crate) fn apply<'ctx>(
 }
 
 /// `(f32, i8)`, for diagnostics.
+/// `k.bitcast` (`tg.bitcast` of one scalar): register value `v` of dtype
+/// `from` as the integer holding its bytes in memory, then those bytes as
+/// dtype `to` (of the same size) in its register type.
+pub(crate) fn bitcast<'ctx>(
+    e: &Emit<'_, 'ctx>,
+    v: BasicValueEnum<'ctx>,
+    from: DType,
+    to: DType,
+) -> Res<BasicValueEnum<'ctx>> {
+    let (b, cx) = (e.b, e.cx);
+    // The integer type of the dtype's size (an `i1` is one byte).
+    let width = e.int_type(if from == DType::I1 { DType::U8 } else { from });
+    let bits: IntValue = match from {
+        DType::I1 => b.build_int_z_extend(v.into_int_value(), width, "")?,
+        DType::F16 => {
+            let half = b.build_float_trunc(v.into_float_value(), cx.f16_type(), "")?;
+            b.build_bit_cast(half, width, "")?.into_int_value()
+        }
+        DType::BF16 => {
+            let word = b.build_bit_cast(v, cx.i32_type(), "")?.into_int_value();
+            let high = b.build_right_shift(word, cx.i32_type().const_int(16, false), false, "")?;
+            b.build_int_truncate(high, width, "")?
+        }
+        d if d.is_float() => b.build_bit_cast(v, width, "")?.into_int_value(),
+        _ => v.into_int_value(),
+    };
+    Ok(match to {
+        DType::I1 => b.build_int_compare(IntPredicate::NE, bits, width.const_zero(), "")?.into(),
+        DType::F16 => {
+            let half = b.build_bit_cast(bits, cx.f16_type(), "")?.into_float_value();
+            b.build_float_ext(half, cx.f32_type(), "")?.into()
+        }
+        DType::BF16 => {
+            let word = b.build_int_z_extend(bits, cx.i32_type(), "")?;
+            let word = b.build_left_shift(word, cx.i32_type().const_int(16, false), "")?;
+            b.build_bit_cast(word, cx.f32_type(), "")?
+        }
+        d if d.is_float() => b.build_bit_cast(bits, e.reg_type(d), "")?,
+        _ => bits.into(),
+    })
+}
+
 fn show(dtypes: &[DType]) -> String {
     let names: Vec<&str> = dtypes.iter().map(|d| d.name()).collect();
     format!("({})", names.join(", "))

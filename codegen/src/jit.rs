@@ -9,6 +9,7 @@
 //! kernel, reports a nonzero status as an error, and reads the outputs back.
 
 use crate::abi::{self, Signature};
+use crate::parallel::runtime_symbols;
 use crate::target::Host;
 use crate::translate::translate;
 use inkwell::context::Context;
@@ -65,13 +66,18 @@ impl JitModule {
         let mut params = Vec::new();
         let engine = Engine::try_new(Context::create(), |cx| -> Result<ExecutionEngine, Diags> {
             let llvm = |m: String| Diag::error(Loc::Unknown, m);
-            let t = translate(cx, ir)?;
+            let t = translate(cx, ir, host.simd())?;
             host.prepare(&t.module);
             host.optimize(&t.module).map_err(llvm)?;
             let engine = t
                 .module
                 .create_jit_execution_engine(OptimizationLevel::Aggressive)
                 .map_err(|e| llvm(format!("LLVM JIT: {e}")))?;
+            for (symbol, address) in runtime_symbols() {
+                if let Some(f) = t.module.get_function(symbol) {
+                    engine.add_global_mapping(&f, address);
+                }
+            }
             for (name, global) in &t.params {
                 let p = ir.param(name).ok_or_else(|| llvm(format!("no parameter named @{name}")))?;
                 let init = p.init.as_ref().ok_or_else(|| {

@@ -28,7 +28,9 @@
 //!   never evaluates a polynomial; static dims are constants in it.
 //! - The result is 0, or status bits: 1 an integer division (or remainder,
 //!   or `pow` of 0 to a negative power) by zero, 2 a temporary's allocation
-//!   failed, 4 a loop step was not positive, 8 an index division by zero.
+//!   failed, 4 a loop step was not positive, 8 an index division by zero,
+//!   16 an index read from a tensor (a gather's or scatter's) out of
+//!   range, 32 the thread pool could not start (`abi.rs` lists every bit).
 //!   Outputs are unspecified when it is not 0. Nothing aborts the process.
 //!
 //! Module parameters (`k.param`) are the external globals
@@ -40,10 +42,16 @@
 //! # Code
 //!
 //! Each kernel op maps to LLVM directly (`translate.rs`): `k.for` becomes a
-//! loop with phis for its index and carried values; a parallel loop runs
-//! sequentially for now, marked with `llvm.loop.parallel_accesses`
-//! metadata and access groups on its loads and stores (`metadata.rs`), so
-//! the vectoriser needs no alias checks. `k.apply` finds the scalar emitter
+//! loop with phis for its index and carried values; a parallel loop is
+//! marked with `llvm.loop.parallel_accesses` metadata and access groups on
+//! its loads and stores (`metadata.rs`), so the vectoriser needs no alias
+//! checks, and a top-level one with enough work (or an unknown trip count)
+//! is outlined into a chunk function run on the runtime's thread pool
+//! through `tessera_rt_parallel_for` (`parallel.rs`; the JIT binds it to
+//! the `tessera-runtime` crate's function). `k.matmul` calls a GEMM
+//! generated into the module per dtype: packed panels, an `MR × NR`
+//! register-blocked FMA micro-kernel sized for the target's vector
+//! registers, cache blocking, tasks on the thread pool (`gemm.rs`). `k.apply` finds the scalar emitter
 //! of its graph op in a table (`apply.rs`); casts follow the reference
 //! evaluator bit for bit, with saturating float-to-integer conversion
 //! (`cast.rs`). How each dtype is held in registers and memory, and how
@@ -65,12 +73,16 @@ mod abi;
 mod apply;
 mod cast;
 mod emit;
+mod gemm;
 mod jit;
+pub mod library;
 mod metadata;
+mod parallel;
 mod target;
 mod translate;
 
 pub use jit::JitModule;
+pub use library::{Library, LibraryOptions};
 
 use inkwell::context::Context;
 use tessera_ir::verify::VerifiedModule;
@@ -90,9 +102,13 @@ pub enum IrStage {
 /// `stage`, as text.
 pub fn emit_llvm_ir(module: &VerifiedModule, stage: IrStage) -> Result<String, Diags> {
     let cx = Context::create();
-    let t = translate::translate(&cx, module.module())?;
-    if stage == IrStage::Optimized {
-        let host = target::Host::detect().map_err(|m| Diag::error(Loc::Unknown, m))?;
+    let host = match stage {
+        IrStage::Translated => None,
+        IrStage::Optimized => Some(target::Host::detect().map_err(|m| Diag::error(Loc::Unknown, m))?),
+    };
+    let simd = host.as_ref().map_or(target::Simd::Sse2, target::Host::simd);
+    let t = translate::translate(&cx, module.module(), simd)?;
+    if let Some(host) = host {
         host.prepare(&t.module);
         host.optimize(&t.module).map_err(|m| Diag::error(Loc::Unknown, m))?;
     }

@@ -11,7 +11,7 @@
 use inkwell::attributes::AttributeLoc;
 use inkwell::module::Module;
 use inkwell::passes::PassBuilderOptions;
-use inkwell::targets::{CodeModel, InitializationConfig, RelocMode, Target, TargetMachine};
+use inkwell::targets::{CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine};
 use inkwell::OptimizationLevel;
 use std::sync::OnceLock;
 
@@ -27,6 +27,33 @@ fn initialize() -> Result<(), String> {
     .clone()
 }
 
+/// The vector instructions generated code may use, from the widest down:
+/// what the GEMM's register blocking is chosen by (`gemm.rs`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Simd {
+    /// 512-bit vectors, 32 registers (`avx512f`).
+    Avx512,
+    /// 256-bit vectors with FMA, 16 registers (`avx2` and `fma`).
+    Avx2,
+    /// 128-bit vectors, 16 registers (x86-64's baseline, and any other target).
+    Sse2,
+}
+
+impl Simd {
+    /// The widest set a CPU with LLVM feature string `features`
+    /// (`+avx2,+fma,-avx512f,...`) has.
+    pub(crate) fn from_features(features: &str) -> Simd {
+        let has = |f: &str| features.split(',').any(|x| x.strip_prefix('+') == Some(f));
+        if has("avx512f") {
+            Simd::Avx512
+        } else if has("avx2") && has("fma") {
+            Simd::Avx2
+        } else {
+            Simd::Sse2
+        }
+    }
+}
+
 /// The machine generated code runs on.
 pub(crate) struct Host {
     machine: TargetMachine,
@@ -38,21 +65,57 @@ impl Host {
     /// The host, with its CPU and features detected.
     pub(crate) fn detect() -> Result<Host, String> {
         initialize()?;
-        let triple = TargetMachine::get_default_triple();
-        let target = Target::from_triple(&triple).map_err(|e| format!("LLVM target {triple:?}: {e}"))?;
         let cpu = TargetMachine::get_host_cpu_name().to_string();
         let features = TargetMachine::get_host_cpu_features().to_string();
+        Host::machine(&cpu, &features, RelocMode::Default, CodeModel::JITDefault)
+    }
+
+    /// A target for ahead-of-time code: this machine's architecture and
+    /// OS, CPU `cpu` (`x86-64-v3`, `skylake`, `native` for this machine's)
+    /// with that CPU's features, position-independent code (for shared
+    /// libraries).
+    pub(crate) fn for_cpu(cpu: &str) -> Result<Host, String> {
+        if cpu == "native" {
+            let host = Host::detect()?;
+            return Host::machine(&host.cpu, &host.features, RelocMode::PIC, CodeModel::Default);
+        }
+        initialize()?;
+        Host::machine(cpu, "", RelocMode::PIC, CodeModel::Default)
+    }
+
+    /// A target machine for this machine's triple with the given CPU.
+    fn machine(cpu: &str, features: &str, reloc: RelocMode, code: CodeModel) -> Result<Host, String> {
+        let triple = TargetMachine::get_default_triple();
+        let target = Target::from_triple(&triple).map_err(|e| format!("LLVM target {triple:?}: {e}"))?;
         let machine = target
-            .create_target_machine(
-                &triple,
-                &cpu,
-                &features,
-                OptimizationLevel::Aggressive,
-                RelocMode::Default,
-                CodeModel::JITDefault,
-            )
-            .ok_or_else(|| format!("LLVM cannot target {cpu} ({triple:?})"))?;
-        Ok(Host { machine, cpu, features })
+            .create_target_machine(&triple, cpu, features, OptimizationLevel::Aggressive, reloc, code)
+            .ok_or_else(|| format!("LLVM cannot target CPU '{cpu}' ({triple:?})"))?;
+        Ok(Host { machine, cpu: cpu.to_string(), features: features.to_string() })
+    }
+
+    /// `module`'s machine code for this target: an object file, or
+    /// assembly text.
+    pub(crate) fn emit(&self, module: &Module, file_type: FileType) -> Result<Vec<u8>, String> {
+        let buffer = self.machine.write_to_memory_buffer(module, file_type).map_err(|e| format!("LLVM code generation: {e}"))?;
+        Ok(buffer.as_slice().to_vec())
+    }
+
+    /// The vector instructions the target CPU has: from its features when
+    /// they were detected, else from its name.
+    pub(crate) fn simd(&self) -> Simd {
+        if !self.features.is_empty() {
+            return Simd::from_features(&self.features);
+        }
+        let avx512 = ["x86-64-v4", "skylake-avx512", "cascadelake", "cooperlake", "icelake", "tigerlake", "sapphirerapids", "graniterapids", "znver4", "znver5"];
+        let avx2 = ["x86-64-v3", "haswell", "broadwell", "skylake", "alderlake", "raptorlake", "meteorlake", "znver1", "znver2", "znver3"];
+        let cpu = self.cpu.as_str();
+        if avx512.iter().any(|c| cpu.starts_with(c)) {
+            Simd::Avx512
+        } else if avx2.iter().any(|c| cpu.starts_with(c)) {
+            Simd::Avx2
+        } else {
+            Simd::Sse2
+        }
     }
 
     /// Sets `module`'s triple and data layout to the host's and marks every

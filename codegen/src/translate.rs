@@ -26,16 +26,19 @@
 //! global `@"tessera.param.NAME"` the JIT binds to the parameter's bytes.
 
 use crate::abi::{self, Signature};
-use crate::apply::apply;
+use crate::apply::{apply, bitcast};
 use crate::cast::cast;
-use crate::emit::{CgError, Emit, Res};
+use crate::emit::{is_signed, CgError, Emit, Res};
+use crate::gemm::{self, Product, View};
 use crate::metadata;
+use crate::parallel;
+use crate::target::Simd;
 use inkwell::attributes::AttributeLoc;
 use inkwell::basic_block::BasicBlock;
 use inkwell::builder::Builder;
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
-use inkwell::types::BasicMetadataTypeEnum;
+use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum};
 use inkwell::values::{
     BasicMetadataValueEnum, BasicValue, BasicValueEnum, FunctionValue, GlobalValue, InstructionValue, IntValue,
     MetadataValue, PointerValue,
@@ -44,7 +47,9 @@ use inkwell::{AddressSpace, IntPredicate};
 use std::collections::HashMap;
 use tessera_ir::attr::{Attr, Attrs, DenseAttr};
 use tessera_ir::dialect::kernel::scalar::applied_op;
+use tessera_ir::dialect::kernel::linalg::matmul_axes;
 use tessera_ir::dialect::kernel::{self, IndexOp, KernelOp};
+use tessera_ir::infer::{InferCx, NoSymbols};
 use tessera_ir::id::EntityId;
 use tessera_ir::{BlockId, DType, Diag, Diags, Dim, Func, Loc, OpId, TensorType, Traits, Type, ValueId};
 
@@ -78,14 +83,14 @@ fn entry_symbol(name: &str) -> String {
 
 /// Translates every function of `ir` (all must be kernel functions) into
 /// one LLVM module; reports every function that fails.
-pub(crate) fn translate<'ctx>(cx: &'ctx Context, ir: &tessera_ir::Module) -> Result<Translated<'ctx>, Diags> {
+pub(crate) fn translate<'ctx>(cx: &'ctx Context, ir: &tessera_ir::Module, simd: Simd) -> Result<Translated<'ctx>, Diags> {
     let module = cx.create_module("tessera");
     let builder = cx.create_builder();
     let mut params = Vec::new();
     let mut kernels = Vec::new();
     let mut diags = Vec::new();
     for func in &ir.funcs {
-        let globals = Globals { ir, params: &mut params };
+        let globals = Globals { ir, params: &mut params, simd };
         match translate_func(cx, &module, &builder, globals, func) {
             Ok(sig) => kernels.push(Kernel {
                 name: func.name.clone(),
@@ -108,6 +113,8 @@ pub(crate) fn translate<'ctx>(cx: &'ctx Context, ir: &tessera_ir::Module) -> Res
 struct Globals<'a, 'ctx> {
     ir: &'a tessera_ir::Module,
     params: &'a mut Vec<(String, GlobalValue<'ctx>)>,
+    /// The vector instructions the GEMMs are blocked for.
+    simd: Simd,
 }
 
 /// Translates kernel function `func` into `module`; returns its signature.
@@ -331,6 +338,7 @@ impl<'ctx> FuncCx<'_, 'ctx> {
         };
         let result = match kind {
             KernelOp::For => return self.for_loop(op),
+            KernelOp::Matmul => return self.matmul(op).map_err(|e| locate(self.src, op, e)),
             KernelOp::Dim => self.dim(op).map(Val::Index),
             KernelOp::Alloc => self.alloc(op).map(Val::Buffer),
             KernelOp::BufferConstant => self.constant_buffer(op).map(Val::Buffer),
@@ -340,9 +348,11 @@ impl<'ctx> FuncCx<'_, 'ctx> {
             KernelOp::Constant => self.constant(op).map(Val::Scalar),
             KernelOp::Apply => self.apply(op).map(Val::Scalar),
             KernelOp::Cast => self.cast(op, false).map(Val::Scalar),
+            KernelOp::Bitcast => self.bitcast(op).map(Val::Scalar),
             KernelOp::IndexCast => self.cast(op, true).map(Val::Scalar),
             KernelOp::IndexConstant => self.index_constant(op).map(Val::Index),
             KernelOp::Index(f) => self.index_op(op, f).map(Val::Index),
+            KernelOp::ToIndex => self.to_index(op).map(Val::Index),
         };
         let value = result.map_err(|e| locate(self.src, op, e))?;
         let r = data.results.first().copied().ok_or_else(|| locate(self.src, op, CgError("has no result".into())))?;
@@ -595,6 +605,14 @@ impl<'ctx> FuncCx<'_, 'ctx> {
         cast(&self.e, v, from, self.dtype(*result)?)
     }
 
+    /// `k.bitcast`: the scalar's bytes as another dtype.
+    fn bitcast(&self, op: OpId) -> Res<BasicValueEnum<'ctx>> {
+        let data = self.src.op(op);
+        let x = data.operands[0];
+        let result = data.results.first().ok_or_else(|| CgError("has no result".into()))?;
+        bitcast(&self.e, self.scalar(x)?, self.dtype(x)?, self.dtype(*result)?)
+    }
+
     fn index_constant(&self, op: OpId) -> Res<IntValue<'ctx>> {
         let v = int_attr(&self.src.op(op).attrs, "value")?;
         Ok(self.e.cx.i64_type().const_int(v as u64, true))
@@ -619,13 +637,36 @@ impl<'ctx> FuncCx<'_, 'ctx> {
         })
     }
 
-    /// `k.for`: header (index and carried phis, the `i < hi` test), body,
-    /// latch (`i + step`, the branch back with the loop's metadata), exit.
+    /// `k.to_index`: the integer widened to `i64` (by its dtype's sign),
+    /// plus the extent when negative; outside `0..n` it sets a status bit
+    /// and gives 0.
+    fn to_index(&self, op: OpId) -> Res<IntValue<'ctx>> {
+        let data = self.src.op(op);
+        let (v, n) = (data.operands[0], self.index(data.operands[1])?);
+        let (dtype, v) = (self.dtype(v)?, self.scalar(v)?.into_int_value());
+        let b = self.e.b;
+        let i64t = self.e.cx.i64_type();
+        let wrapped = if is_signed(dtype) {
+            let v = b.build_int_s_extend_or_bit_cast(v, i64t, "")?;
+            let negative = b.build_int_compare(IntPredicate::SLT, v, i64t.const_zero(), "")?;
+            let from_end = b.build_int_add(v, n, "")?;
+            b.build_select(negative, from_end, v, "")?.into_int_value()
+        } else {
+            b.build_int_z_extend_or_bit_cast(v, i64t, "")?
+        };
+        let inside = b.build_int_compare(IntPredicate::ULT, wrapped, n, "")?;
+        let outside = b.build_not(inside, "")?;
+        self.e.flag(outside, abi::INDEX_OUT_OF_RANGE)?;
+        Ok(b.build_select(inside, wrapped, i64t.const_zero(), "index")?.into_int_value())
+    }
+
+    /// `k.for`: a parallel loop at the function's top level with enough
+    /// work (or an unknown trip count) runs on the thread pool
+    /// ([`FuncCx::outlined_loop`]); every other loop is emitted in place.
     fn for_loop(&mut self, op: OpId) -> Result<(), Diag> {
         let src = self.src;
         let data = src.op(op);
         let fail = |e: CgError| locate(src, op, e);
-        let (cx, b) = (self.e.cx, self.e.b);
         let bounds = (|| {
             Ok::<_, CgError>((
                 self.index(data.operands[0])?,
@@ -634,6 +675,29 @@ impl<'ctx> FuncCx<'_, 'ctx> {
             ))
         })();
         let (lo, hi, step) = bounds.map_err(fail)?;
+        let parallel = data.attrs.get("parallel") == Some(&Attr::Bool(true));
+        if parallel && self.depth == 0 && data.results.is_empty() {
+            let per_iteration = parallel::loop_work(src, op);
+            let total = parallel::trips(src, op).map(|n| n.saturating_mul(per_iteration));
+            if total.is_none_or(|w| w >= parallel::MIN_PARALLEL_WORK) {
+                return self.outlined_loop(op, (lo, hi, step), per_iteration);
+            }
+        }
+        self.emit_loop(op, (lo, hi, step))
+    }
+
+    /// Loop `op` in place, from `lo` while below `hi` by `step`: header
+    /// (index and carried phis, the `i < hi` test), body, latch (`i +
+    /// step`, the branch back with the loop's metadata), exit.
+    fn emit_loop(
+        &mut self,
+        op: OpId,
+        (lo, hi, step): (IntValue<'ctx>, IntValue<'ctx>, IntValue<'ctx>),
+    ) -> Result<(), Diag> {
+        let src = self.src;
+        let data = src.op(op);
+        let fail = |e: CgError| locate(src, op, e);
+        let (cx, b) = (self.e.cx, self.e.b);
         let inits = data.operands[3..].iter().map(|&v| self.basic(v)).collect::<Res<Vec<_>>>().map_err(fail)?;
         let Some(&body) = data.regions.first().and_then(|&r| src.region(r).blocks.first()) else {
             return Err(fail(CgError("the loop has no body (invalid IR)".into())));
@@ -720,6 +784,230 @@ impl<'ctx> FuncCx<'_, 'ctx> {
         Ok(())
     }
 
+    /// A top-level parallel loop on the thread pool: its body becomes
+    /// `internal void @tessera_f.parK(ptr env, i64 lo, i64 hi)`, running
+    /// iterations `lo..hi` (counted from 0), which reads the values the
+    /// loop uses from `env` and calls `@tessera_f.parK.body` (inlined into
+    /// it), whose buffer parameters are `noalias` as the kernel's are. The
+    /// chunks OR their status into a shared word, which joins the
+    /// function's status when the loop is done (`parallel.rs`).
+    fn outlined_loop(
+        &mut self,
+        op: OpId,
+        (lo, hi, step): (IntValue<'ctx>, IntValue<'ctx>, IntValue<'ctx>),
+        per_iteration: u64,
+    ) -> Result<(), Diag> {
+        let src = self.src;
+        let fail = |e: CgError| locate(src, op, e);
+        let region = src.op(op).regions.first().copied();
+        let region = region.ok_or_else(|| fail(CgError("the loop has no body (invalid IR)".into())))?;
+        let captured = parallel::captures(src, region);
+        let (cx, b) = (self.e.cx, self.e.b);
+        let i64t = cx.i64_type();
+        let outer = (|| -> Res<_> {
+            let hi = self.checked_bound(lo, hi, step)?;
+            let bounds = (lo, hi, step);
+            let span = b.build_int_sub(hi, lo, "")?;
+            let rounded = b.build_int_add(span, b.build_int_sub(step, i64t.const_int(1, false), "")?, "")?;
+            let count = b.build_int_signed_div(rounded, step, "")?;
+            let some = b.build_int_compare(IntPredicate::SGT, hi, lo, "")?;
+            let n = b.build_select(some, count, i64t.const_zero(), "n")?.into_int_value();
+            let mut used: Vec<BasicValueEnum> = vec![lo.into(), hi.into(), step.into()];
+            for &v in &captured {
+                match self.get(v)? {
+                    Val::Index(i) => used.push((*i).into()),
+                    Val::Scalar(s) => used.push(*s),
+                    Val::Buffer(buf) => {
+                        used.push(buf.ptr.into());
+                        used.extend(buf.extents.iter().map(|&x| BasicValueEnum::from(x)));
+                    }
+                }
+            }
+            used.extend(self.dims.iter().map(|&d| BasicValueEnum::from(d)));
+            let mut words: Vec<BasicValueEnum> = Vec::new();
+            for v in used {
+                if !is_constant(v) && !words.contains(&v) {
+                    words.push(v);
+                }
+            }
+            let shared = self.entry_alloca(cx.i32_type().into(), "shared")?;
+            b.build_store(shared, cx.i32_type().const_zero())?;
+            words.push(shared.into());
+            let env = self.entry_alloca(parallel::env_type(&self.e, words.len()), "env")?;
+            Ok((n, words, shared, env, bounds))
+        })();
+        let (n, words, shared, env, bounds) = outer.map_err(fail)?;
+        let name = format!("{}.par{}", entry_symbol(&src.name), op.index());
+        let here = b.get_insert_block().ok_or_else(|| fail(CgError("the builder has no block".into())))?;
+        let inner = self.outlined_body(op, &name, &captured, &words, bounds)?;
+        let chunk = (|| -> Res<_> {
+            let chunk = parallel::chunk_function(&self.e, &name);
+            b.position_at_end(cx.append_basic_block(chunk, "entry"));
+            let params = chunk.get_params();
+            let types: Vec<BasicTypeEnum> = words.iter().map(|w| w.get_type()).collect();
+            let mut args: Vec<BasicMetadataValueEnum> =
+                parallel::unpack(&self.e, params[0].into_pointer_value(), &types)?.into_iter().map(Into::into).collect();
+            args.extend([BasicMetadataValueEnum::from(params[1]), params[2].into()]);
+            b.build_call(inner, &args, "")?;
+            b.build_return(None)?;
+            Ok(chunk)
+        })();
+        let chunk = chunk.map_err(fail)?;
+        b.position_at_end(here);
+        let dispatch = (|| -> Res<()> {
+            parallel::pack(&self.e, env, &words)?;
+            let work = i64t.const_int(per_iteration, false);
+            parallel::dispatch(&self.e, self.body, n, work, chunk, env)?;
+            let s = b.build_load(cx.i32_type(), shared, "")?.into_int_value();
+            let old = b.build_load(cx.i32_type(), self.e.status, "")?.into_int_value();
+            b.build_store(self.e.status, b.build_or(old, s, "")?)?;
+            Ok(())
+        })();
+        dispatch.map_err(fail)
+    }
+
+    /// The body of outlined loop `op`: `void @NAME.body(...words, i64 lo,
+    /// i64 hi)` taking the values [`FuncCx::outlined_loop`] packed (what
+    /// is not a constant of its bounds, the captured values and the
+    /// symbolic dims, each once, then the shared status), running
+    /// iterations `lo..hi` of the loop. The translator's state is switched
+    /// to the new function while its body is translated.
+    fn outlined_body(
+        &mut self,
+        op: OpId,
+        name: &str,
+        captured: &[ValueId],
+        words: &[BasicValueEnum<'ctx>],
+        outer: (IntValue<'ctx>, IntValue<'ctx>, IntValue<'ctx>),
+    ) -> Result<FunctionValue<'ctx>, Diag> {
+        let src = self.src;
+        let fail = |e: CgError| locate(src, op, e);
+        let (cx, b) = (self.e.cx, self.e.b);
+        let i64t = cx.i64_type();
+        let mut params: Vec<BasicMetadataTypeEnum> = words.iter().map(|w| w.get_type().into()).collect();
+        params.extend([BasicMetadataTypeEnum::from(i64t), i64t.into()]);
+        let f = self.e.module.add_function(
+            &format!("{name}.body"),
+            cx.void_type().fn_type(&params, false),
+            Some(Linkage::Internal),
+        );
+        for attr in ["alwaysinline", "nounwind"] {
+            f.add_attribute(AttributeLoc::Function, self.e.enum_attr(attr, 0));
+        }
+        for (k, w) in words.iter().enumerate() {
+            if w.is_pointer_value() && k + 1 < words.len() {
+                f.add_attribute(AttributeLoc::Param(k as u32), self.e.enum_attr("noalias", 0));
+            }
+        }
+        let p = f.get_params();
+        let saved_values = self.values.clone();
+        let saved_dims = std::mem::take(&mut self.dims);
+        let saved_groups = std::mem::take(&mut self.groups);
+        let saved = (self.body, self.cleanup, self.e.status);
+        let entry = cx.append_basic_block(f, "entry");
+        self.body = f;
+        self.cleanup = cx.append_basic_block(f, "exit");
+        b.position_at_end(entry);
+        let result = (|| -> Result<(), Diag> {
+            self.e.status = b.build_alloca(cx.i32_type(), "status").map_err(|e| fail(e.into()))?;
+            b.build_store(self.e.status, cx.i32_type().const_zero()).map_err(|e| fail(e.into()))?;
+            // Each outer value as seen inside: a constant as it is, else its parameter.
+            let inside = |v: BasicValueEnum<'ctx>| match words.iter().position(|w| *w == v) {
+                Some(k) if !is_constant(v) => p[k],
+                _ => v,
+            };
+            let int = |v: IntValue<'ctx>| inside(v.into()).into_int_value();
+            let (lo, hi, step) = (int(outer.0), int(outer.1), int(outer.2));
+            for &v in captured {
+                let val = match self.get(v).map_err(fail)?.clone() {
+                    Val::Index(i) => Val::Index(int(i)),
+                    Val::Scalar(s) => Val::Scalar(inside(s)),
+                    Val::Buffer(buf) => Val::Buffer(Buf {
+                        ptr: inside(buf.ptr.into()).into_pointer_value(),
+                        extents: buf.extents.iter().map(|&x| int(x)).collect(),
+                        dtype: buf.dtype,
+                    }),
+                };
+                self.set(v, val);
+            }
+            self.dims = saved_dims.iter().map(|&d| int(d)).collect();
+            let shared = p[words.len() - 1].into_pointer_value();
+            let (clo, chi) = (p[words.len()].into_int_value(), p[words.len() + 1].into_int_value());
+            let bounds = (|| -> Res<_> {
+                let start = b.build_int_nsw_add(lo, b.build_int_nsw_mul(clo, step, "")?, "start")?;
+                let end = b.build_int_nsw_add(lo, b.build_int_nsw_mul(chi, step, "")?, "")?;
+                let end = self.e.call_intrinsic("llvm.smin", &[i64t.into()], &[end.into(), hi.into()])?;
+                Ok((start, end.into_int_value()))
+            })();
+            let (start, end) = bounds.map_err(fail)?;
+            self.emit_loop(op, (start, end, step))?;
+            let exit = (|| -> Res<()> {
+                b.build_unconditional_branch(self.cleanup)?;
+                b.position_at_end(self.cleanup);
+                let s = b.build_load(cx.i32_type(), self.e.status, "")?.into_int_value();
+                parallel::or_status(&self.e, shared, s)?;
+                b.build_return(None)?;
+                Ok(())
+            })();
+            exit.map_err(fail)
+        })();
+        (self.body, self.cleanup, self.e.status) = saved;
+        self.values = saved_values;
+        self.dims = saved_dims;
+        self.groups = saved_groups;
+        result.map(|()| f)
+    }
+
+    /// A stack slot of type `ty` in the function's entry block (so inlining
+    /// and the optimiser see a fixed frame), the builder left where it was.
+    fn entry_alloca(&self, ty: BasicTypeEnum<'ctx>, name: &str) -> Res<PointerValue<'ctx>> {
+        let b = self.e.b;
+        let here = b.get_insert_block().ok_or_else(|| CgError("the builder has no block".into()))?;
+        let entry = self.body.get_first_basic_block().ok_or_else(|| CgError("the function has no entry".into()))?;
+        match entry.get_first_instruction() {
+            Some(first) => b.position_before(&first),
+            None => b.position_at_end(entry),
+        }
+        let slot = b.build_alloca(ty, name);
+        b.position_at_end(here);
+        Ok(slot?)
+    }
+
+    /// `k.matmul`: each operand's axis groups as the extents' products and
+    /// row-major strides, and a call of the module's GEMM for the dtype.
+    fn matmul(&self, op: OpId) -> Res<()> {
+        let data = self.src.op(op);
+        let types: Vec<Type> = data.operands.iter().map(|&v| self.src.ty(v).clone()).collect();
+        let icx = InferCx { operands: &types, attrs: &data.attrs, regions: &[], symbols: &NoSymbols };
+        let (lhs, rhs) = matmul_axes(&icx)?;
+        let accumulate = icx.bool_or("accumulate", false)?;
+        let [a, bb, c] = [0, 1, 2].map(|k| self.buffer(data.operands[k]));
+        let (a, bb, c) = (a?, bb?, c?);
+        let b = self.e.b;
+        let one = self.e.cx.i64_type().const_int(1, false);
+        let product = |xs: &[IntValue<'ctx>]| -> Res<IntValue<'ctx>> {
+            xs.iter().try_fold(one, |acc, &x| Ok(b.build_int_nuw_mul(acc, x, "")?))
+        };
+        let group = |buf: &Buf<'ctx>, axes: &[usize]| -> Res<(IntValue<'ctx>, IntValue<'ctx>)> {
+            let size = product(&axes.iter().map(|&x| buf.extents[x]).collect::<Vec<_>>())?;
+            let stride = match axes.last() {
+                Some(&x) => product(&buf.extents[x + 1..])?,
+                None => self.e.cx.i64_type().const_zero(),
+            };
+            Ok((size, stride))
+        };
+        let ((batch, a_bs), (m, a_rs), (k, a_cs)) = (group(&a, &lhs.batch)?, group(&a, &lhs.free)?, group(&a, &lhs.contract)?);
+        let ((_, b_bs), (_, b_rs), (n, b_cs)) = (group(&bb, &rhs.batch)?, group(&bb, &rhs.contract)?, group(&bb, &rhs.free)?);
+        let p = Product {
+            a: View { ptr: a.ptr, strides: [a_bs, a_rs, a_cs] },
+            b: View { ptr: bb.ptr, strides: [b_bs, b_rs, b_cs] },
+            c: c.ptr,
+            sizes: [batch, m, n, k],
+            accumulate,
+        };
+        gemm::call(&self.e, self.globals.simd, c.dtype, &p)
+    }
+
     /// The upper bound a loop runs to: `hi`, checked against a constant
     /// step at compile time; a step known only at run time that is not
     /// positive sets a status bit and runs the loop zero times.
@@ -734,6 +1022,17 @@ impl<'ctx> FuncCx<'_, 'ctx> {
                 Ok(b.build_select(bad, lo, hi, "")?.into_int_value())
             }
         }
+    }
+}
+
+/// Whether `v` is a constant (usable in any function of the module).
+fn is_constant(v: BasicValueEnum) -> bool {
+    match v {
+        BasicValueEnum::IntValue(x) => x.is_const(),
+        BasicValueEnum::FloatValue(x) => x.is_const(),
+        BasicValueEnum::PointerValue(x) => x.is_const(),
+        BasicValueEnum::VectorValue(x) => x.is_const(),
+        _ => false,
     }
 }
 

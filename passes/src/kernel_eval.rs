@@ -12,18 +12,20 @@
 //! Memory is a list of buffers addressed by handle; a buffer value is a
 //! handle, so two values may name the same memory. Indices are `i64`;
 //! scalars are rank-0 [`Tensor`]s, computed by the graph op that `k.apply`
-//! names (`tg.cast` for `k.cast` and `k.index_cast`), with that op's own
-//! evaluation hook. The interpreter
-//! is strict where generated code would be silently wrong: an index out of
-//! bounds, a read of an element never written, a store into a read-only
+//! names (`tg.cast` for `k.cast` and `k.index_cast`, `tg.bitcast` for
+//! `k.bitcast`), with that op's own evaluation hook. The interpreter is
+//! strict where generated code would be silently wrong: an index out of bounds, a `k.to_index` outside its
+//! axis, a read of an element never written, a store into a read-only
 //! buffer, index overflow, a non-positive loop step and an output element
 //! left unwritten are errors located at the op (never panics). A parallel
 //! loop runs its iterations last to first, so a lowering that wrongly marks
 //! an order-dependent loop parallel gives wrong results in the tests.
 
+mod matmul;
+
 use std::collections::HashMap;
 use tessera_ir::attr::{Attr, Attrs};
-use tessera_ir::dialect::graph::elementwise::CAST;
+use tessera_ir::dialect::graph::elementwise::{BITCAST, CAST};
 use tessera_ir::dialect::kernel::scalar::applied_op;
 use tessera_ir::dialect::kernel::{self, KernelOp};
 use tessera_ir::eval::{EvalCx, EvalEnv};
@@ -311,8 +313,12 @@ impl<'m> Machine<'m> {
             KernelOp::Constant => {
                 Val::Scalar(dense(&data.attrs).map(Tensor::from).ok_or_else(|| fail("no dense 'value'".into()))?)
             }
-            KernelOp::Apply | KernelOp::Cast | KernelOp::IndexCast => {
-                let def = if kind == KernelOp::Apply { applied_op(&data.attrs).map_err(fail)? } else { &CAST as OpRef };
+            KernelOp::Apply | KernelOp::Cast | KernelOp::Bitcast | KernelOp::IndexCast => {
+                let def = match kind {
+                    KernelOp::Apply => applied_op(&data.attrs).map_err(fail)?,
+                    KernelOp::Bitcast => &BITCAST as OpRef,
+                    _ => &CAST,
+                };
                 let inputs = if kind == KernelOp::IndexCast {
                     let i = self.index(op, data.operands[0])?;
                     vec![Tensor::new(DType::I64, Vec::new(), Data::Int(vec![i])).map_err(fail)?]
@@ -337,7 +343,16 @@ impl<'m> Machine<'m> {
                 };
                 Val::Index(f.apply(a, b).ok_or_else(|| fail(format!("{a} and {b}: the index arithmetic {what}")))?)
             }
+            KernelOp::ToIndex => {
+                let v = self.scalar(op, data.operands[0])?.to_i64s()[0];
+                let n = self.index(op, data.operands[1])?;
+                let axis = data.attrs.get("axis").and_then(Attr::as_int).unwrap_or(0);
+                let j = if v < 0 { v.checked_add(n) } else { Some(v) };
+                let j = j.filter(|j| (0..n).contains(j));
+                Val::Index(j.ok_or_else(|| fail(format!("index {v} is out of range for axis {axis} of size {n}")))?)
+            }
             KernelOp::For => return self.run_for(op),
+            KernelOp::Matmul => return self.matmul(op),
         };
         if let Some(r) = result {
             self.set(r, value);

@@ -258,3 +258,32 @@ fn only_kernel_functions_run() {
         "'tg.constant' op: is not a kernel-dialect op; the kernel interpreter runs kernel functions only"
     );
 }
+
+#[test]
+fn integers_become_indices_counting_from_the_end_and_checked() {
+    let src = "func @pick(%x: buffer<3xf32>, %i: buffer<2xi32>, %out0: buffer<2xf32>) {
+  %c0 = k.index_constant {value = 0}
+  %c1 = k.index_constant {value = 1}
+  %c2 = k.index_constant {value = 2}
+  %c3 = k.index_constant {value = 3}
+  k.for %c0, %c2, %c1 {parallel = true} {
+  ^bb0(%j: index):
+    %v = k.load %i, %j
+    %p = k.to_index %v, %c3 {axis = 0}
+    %e = k.load %x, %p
+    k.store %e, %out0, %j
+    tg.yield
+  }
+  tg.return
+}";
+    let m = verified(src);
+    let x = f32s(&[3], &[10.0, 20.0, 30.0]);
+    let out = KernelEvaluator::new(&m).run("pick", vec![x.clone(), i32s(&[2], &[-1, 1])]).unwrap();
+    assert_eq!(out[0].to_f64s(), [30.0, 20.0]);
+    for (i, shown) in [(3, 3), (-4, -4)] {
+        assert_eq!(
+            error(src, "pick", vec![x.clone(), i32s(&[2], &[0, i])]),
+            format!("'k.to_index' op: index {shown} is out of range for axis 0 of size 3")
+        );
+    }
+}

@@ -16,6 +16,7 @@
 //!
 //! [`Module`]: tessera_ir::Module
 
+pub mod autodiff;
 pub mod canonicalize;
 pub mod cse;
 pub mod dce;
@@ -34,6 +35,7 @@ pub mod lower;
 pub mod manager;
 pub mod rewrite;
 pub mod shape_infer;
+pub mod train;
 #[cfg(test)]
 mod testing;
 

@@ -105,6 +105,8 @@ fn onnx_node_tests_run_lowered() {
         failed.len()
     );
     assert!(failed.is_empty(), "lowered node tests that do not match:\n{}", failed.join("\n"));
-    // 1102 lowered when this test was written; fewer means lost coverage.
-    assert!(matched >= 1100, "only {matched} node tests lowered");
+    // 1554 lowered once conv, pooling, the gathers and scatters, the
+    // arg-reductions, running reductions, mirrored pads, bitcasts, sorts
+    // and top-k did; fewer means lost coverage.
+    assert!(matched >= 1554, "only {matched} node tests lowered");
 }

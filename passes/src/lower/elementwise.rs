@@ -1,10 +1,11 @@
 //! Elementwise ops: each result element is the graph op's scalar function
-//! (`k.apply`, or `k.cast` for `tg.cast`) of its operands' elements at the
-//! numpy-broadcast positions, where an axis of static size 1 reads index 0.
+//! (`k.apply`, or `k.cast` and `k.bitcast` for `tg.cast` and `tg.bitcast`)
+//! of its operands' elements at the numpy-broadcast positions, where an
+//! axis of static size 1 reads index 0.
 
 use super::emit::Lowerer;
 use tessera_ir::attr::Attrs;
-use tessera_ir::dialect::kernel::scalar::CAST;
+use tessera_ir::dialect::kernel::scalar::{BITCAST, CAST};
 use tessera_ir::{Diag, Func, OpId, ValueId};
 
 /// The operands' elements at `idx`, read through broadcasting.
@@ -29,6 +30,13 @@ pub(super) fn cast(l: &mut Lowerer<'_>, op: OpId, idx: &[ValueId]) -> Result<Val
     let args = operand_elements(l, op, idx)?;
     let to = l.with_cx(op, |cx| cx.dtype("to"))?;
     l.emit1(&CAST, &args, Attrs::new().with("to", tessera_ir::Attr::DType(to)))
+}
+
+/// `tg.bitcast`: `k.bitcast` with the same `to`.
+pub(super) fn bitcast(l: &mut Lowerer<'_>, op: OpId, idx: &[ValueId]) -> Result<ValueId, Diag> {
+    let args = operand_elements(l, op, idx)?;
+    let to = l.with_cx(op, |cx| cx.dtype("to"))?;
+    l.emit1(&BITCAST, &args, Attrs::new().with("to", tessera_ir::Attr::DType(to)))
 }
 
 /// Whether operand `k` has the result's shape, so each of its elements is

@@ -300,6 +300,13 @@ impl<'a> Lowerer<'a> {
         self.emit1(&scalar::CAST, &[v], Attrs::new().with("to", Attr::DType(to)))
     }
 
+    /// Loads the element of kernel buffer `buf` at `idx`.
+    pub(crate) fn load(&mut self, buf: ValueId, idx: &[ValueId]) -> Result<ValueId, Diag> {
+        let mut operands = vec![buf];
+        operands.extend_from_slice(idx);
+        self.emit1(&memory::LOAD, &operands, Attrs::new())
+    }
+
     /// Stores scalar `v` into `buf` at `idx`.
     pub(crate) fn store(&mut self, v: ValueId, buf: ValueId, idx: &[ValueId]) -> Result<(), Diag> {
         let mut operands = vec![v, buf];
@@ -325,21 +332,38 @@ impl<'a> Lowerer<'a> {
         inits: Vec<ValueId>,
         body: &mut NestBody<'_, 'a>,
     ) -> Result<Vec<ValueId>, Diag> {
-        let mut ivs = Vec::with_capacity(bounds.len());
-        self.nest_from(bounds, parallel, prefix, inits, &mut ivs, body)
+        let mut ranges = Vec::with_capacity(bounds.len());
+        for &hi in bounds {
+            ranges.push((self.index_const(0)?, hi));
+        }
+        self.nest_ranges(&ranges, parallel, prefix, inits, body)
+    }
+
+    /// [`Lowerer::nest`] with loop `k` running from `ranges[k].0` below
+    /// `ranges[k].1` (not at all when the first is not below the second).
+    pub(crate) fn nest_ranges(
+        &mut self,
+        ranges: &[(ValueId, ValueId)],
+        parallel: bool,
+        prefix: &str,
+        inits: Vec<ValueId>,
+        body: &mut NestBody<'_, 'a>,
+    ) -> Result<Vec<ValueId>, Diag> {
+        let mut ivs = Vec::with_capacity(ranges.len());
+        self.nest_from(ranges, parallel, prefix, inits, &mut ivs, body)
     }
 
     fn nest_from(
         &mut self,
-        bounds: &[ValueId],
+        ranges: &[(ValueId, ValueId)],
         parallel: bool,
         prefix: &str,
         inits: Vec<ValueId>,
         ivs: &mut Vec<ValueId>,
         body: &mut NestBody<'_, 'a>,
     ) -> Result<Vec<ValueId>, Diag> {
-        let Some((&hi, rest)) = bounds.split_first() else { return body(self, ivs, inits) };
-        let (zero, one) = (self.index_const(0)?, self.index_const(1)?);
+        let Some((&(lo, hi), rest)) = ranges.split_first() else { return body(self, ivs, inits) };
+        let one = self.index_const(1)?;
         let mut arg_types = vec![Type::Index];
         arg_types.extend(inits.iter().map(|&v| self.func.ty(v).clone()));
         let region = self.func.new_region();
@@ -355,7 +379,7 @@ impl<'a> Lowerer<'a> {
         ivs.pop();
         self.emit(&YIELD, &yields, Attrs::new(), Vec::new())?;
         self.ip = outer;
-        let mut operands = vec![zero, hi, one];
+        let mut operands = vec![lo, hi, one];
         operands.extend(inits);
         let attrs = if parallel { Attrs::new().with("parallel", Attr::Bool(true)) } else { Attrs::new() };
         let op = self.emit(&loops::FOR, &operands, attrs, vec![region])?;
@@ -367,11 +391,7 @@ impl<'a> Lowerer<'a> {
     /// this reader, that producer's element computed here.
     pub(crate) fn element(&mut self, v: ValueId, idx: &[ValueId]) -> Result<ValueId, Diag> {
         match self.sources.get(&v).copied() {
-            Some(Source::Buffer(b)) => {
-                let mut operands = vec![b];
-                operands.extend_from_slice(idx);
-                self.emit1(&memory::LOAD, &operands, Attrs::new())
-            }
+            Some(Source::Buffer(b)) => self.load(b, idx),
             Some(Source::Scalar(s)) => Ok(s),
             None => {
                 let src = self.src;

@@ -2,8 +2,9 @@
 //! `tg.reshape`, `tg.slice` and `tg.reverse` map each result index to one
 //! operand index (so their readers compute them inline and no copy is made
 //! unless they are materialised), and `tg.iota` computes its element from
-//! its index; `tg.concat` and `tg.pad` (constant mode) write their
-//! destination with one loop nest per part.
+//! its index; `tg.concat` and `tg.pad` write their destination with one
+//! loop nest per part (reflect and edge padding with one nest over the
+//! result), and `tg.shape_of` with one store per axis.
 
 use super::emit::Lowerer;
 use tessera_ir::attr::{Attr, Attrs};
@@ -126,6 +127,18 @@ pub(super) fn slice(l: &mut Lowerer<'_>, op: OpId, idx: &[ValueId]) -> Result<Va
     l.element(x, &at)
 }
 
+/// `tg.shape_of`: each axis's extent, stored as an `i64` at its position.
+pub(super) fn shape_of(l: &mut Lowerer<'_>, op: OpId, dest: ValueId) -> Result<(), Diag> {
+    let dims = &l.tensor(l.src.op(op).operands[0])?.dims;
+    for (a, d) in dims.iter().enumerate() {
+        let n = l.dim(d)?;
+        let v = l.emit1(&INDEX_CAST, &[n], Attrs::new().with("to", Attr::DType(tessera_ir::DType::I64)))?;
+        let at = l.index_const(a as i64)?;
+        l.store(v, dest, &[at])?;
+    }
+    Ok(())
+}
+
 /// `tg.concat`: one nest per operand, writing it at its offset along the axis.
 pub(super) fn concat(l: &mut Lowerer<'_>, op: OpId, dest: ValueId) -> Result<(), Diag> {
     let src = l.src;
@@ -149,9 +162,9 @@ pub(super) fn concat(l: &mut Lowerer<'_>, op: OpId, dest: ValueId) -> Result<(),
     Ok(())
 }
 
-/// `tg.pad` in constant mode: a nest filling the destination with the
+/// `tg.pad`: in constant mode, a nest filling the destination with the
 /// padding value, then one copying the kept part of the operand (negative
-/// pads crop it) to its place.
+/// pads crop it) to its place; in the other modes, [`mirrored_pad`].
 pub(super) fn pad(l: &mut Lowerer<'_>, op: OpId, dest: ValueId) -> Result<(), Diag> {
     let src = l.src;
     let (x, value) = (src.op(op).operands[0], src.op(op).operands[1]);
@@ -160,7 +173,7 @@ pub(super) fn pad(l: &mut Lowerer<'_>, op: OpId, dest: ValueId) -> Result<(), Di
         Ok((mode, cx.ints("low")?, cx.ints("high")?))
     })?;
     if mode != "constant" {
-        return Err(l.op_error(op, format!("mode \"{mode}\" is not lowered yet (only \"constant\" is)")));
+        return mirrored_pad(l, op, dest, mode == "reflect", &low, &high);
     }
     let v = l.element(value, &[])?;
     let bounds = l.extents(&l.tensor(l.result(op)?)?.dims)?;
@@ -183,6 +196,55 @@ pub(super) fn pad(l: &mut Lowerer<'_>, op: OpId, dest: ValueId) -> Result<(), Di
         }
         let e = l.element(x, &from)?;
         l.store(e, dest, &to)?;
+        Ok(Vec::new())
+    })?;
+    Ok(())
+}
+
+/// `tg.pad` in reflect or edge mode: one nest over the result, position
+/// `p = i - low` of a padded axis (of `kept` elements once cropped)
+/// reading `min(|p|, 2 * (kept - 1) - |p|)` (reflect; one reflection
+/// suffices since the pads are below `kept`) or `p` clamped to `0..kept`
+/// (edge), after the low crop.
+fn mirrored_pad(
+    l: &mut Lowerer<'_>,
+    op: OpId,
+    dest: ValueId,
+    reflect: bool,
+    low: &[i64],
+    high: &[i64],
+) -> Result<(), Diag> {
+    let x = l.src.op(op).operands[0];
+    let dims = &l.tensor(x)?.dims;
+    let mut last = Vec::with_capacity(dims.len());
+    for (d, (&lo, &hi)) in dims.iter().zip(low.iter().zip(high)) {
+        let n = l.dim(d)?;
+        last.push(l.add_const(n, lo.min(0) + hi.min(0) - 1)?);
+    }
+    let bounds = l.extents(&l.tensor(l.result(op)?)?.dims)?;
+    l.nest(&bounds, true, "i", Vec::new(), &mut |l, ivs, _| {
+        let mut at = Vec::with_capacity(ivs.len());
+        for (a, &i) in ivs.iter().enumerate() {
+            let (lo, hi) = (low[a], high[a]);
+            let p = l.add_const(i, -lo.max(0))?;
+            let p = if lo <= 0 && hi <= 0 {
+                p
+            } else if reflect {
+                let zero = l.index_const(0)?;
+                let minus = l.index_op(IndexOp::Sub, zero, p)?;
+                let abs = l.index_op(IndexOp::Max, p, minus)?;
+                let twice = l.index_op(IndexOp::Add, last[a], last[a])?;
+                let mirrored = l.index_op(IndexOp::Sub, twice, abs)?;
+                l.index_op(IndexOp::Min, abs, mirrored)?
+            } else {
+                let zero = l.index_const(0)?;
+                let above = l.index_op(IndexOp::Max, p, zero)?;
+                l.index_op(IndexOp::Min, above, last[a])?
+            };
+            at.push(l.add_const(p, lo.min(0).saturating_neg())?);
+        }
+        let e = l.element(x, &at)?;
+        l.store(e, dest, ivs)?;
         Ok(Vec::new())
     })?;
     Ok(())

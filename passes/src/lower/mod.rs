@@ -13,22 +13,30 @@
 //! after they are written.
 //!
 //! **What each op becomes.** Each lowered graph op has a rule (`rules.rs`):
-//! - elementwise ops (unary, binary, comparisons, `tg.select`, `tg.cast`)
-//!   and the index remappings `tg.broadcast_to`, `tg.transpose`,
-//!   `tg.reshape`, `tg.slice` and `tg.reverse` compute one result element
+//! - elementwise ops (unary, binary, comparisons, `tg.select`, `tg.cast`,
+//!   `tg.bitcast`) and the index remappings `tg.broadcast_to`,
+//!   `tg.transpose`, `tg.reshape`, `tg.slice`, `tg.reverse` and the
+//!   gathers (`tg.gather`, `tg.gather_elements`, `tg.gather_nd`, whose
+//!   indices become checked `k.to_index`es) compute one result element
 //!   from operand elements, and `tg.iota` from its index (`elementwise.rs`,
-//!   `layout.rs`);
-//! - `tg.concat`, `tg.pad` (constant mode), `tg.reduce_{sum,prod,max,min}`
-//!   and `tg.dot` write their whole result with loop nests of their own
-//!   (`layout.rs`, `reduce.rs`, `linalg.rs`);
+//!   `layout.rs`, `gather.rs`);
+//! - `tg.concat`, `tg.pad` (every mode), `tg.reduce_{sum,prod,max,min}`,
+//!   `tg.dot`, `tg.conv`, `tg.reduce_window`, `tg.scatter`,
+//!   `tg.scatter_nd`, `tg.argmax`/`tg.argmin`, `tg.cumsum`/`tg.cumprod`
+//!   and `tg.shape_of` write their whole result with loop nests of their own (`layout.rs`,
+//!   `reduce.rs`, `linalg.rs`, `conv.rs`, `window.rs`, `gather.rs`,
+//!   `scan.rs`), and `tg.sort` and `tg.topk` both their results
+//!   (`sort.rs`);
 //! - `tg.constant` becomes a scalar literal (when all its elements are
 //!   equal) or a read-only constant buffer, and `tg.param` the parameter's
 //!   read-only buffer, made once at the entry (`value.rs`).
 //!
-//! Any other op (`tg.conv`, `tg.gather`, control flow, ...) stops the pass
-//! with an error naming it: nothing falls back to the reference evaluator.
-//! Every value must have static or symbolic dims (`?` dims are refused:
-//! shape inference or `specialize` resolves them first).
+//! Any other op (`tg.call`, `tg.if`, `tg.loop`) stops the
+//! pass with an error naming it: nothing falls back to the reference
+//! evaluator. Every value must have static or symbolic dims (`?` dims are
+//! refused: shape inference or `specialize` resolves them first). A
+//! gather whose result nothing reads, or whose reader reads only some of
+//! its elements, does not check the indices it does not read.
 //!
 //! The rules live here, in the pass, rather than as a hook on each graph
 //! op's declaration: a rule needs the emitter (loop nests, hoisting, the
@@ -54,15 +62,26 @@
 //! their accumulator and are sequential. Values nothing uses are not
 //! computed at all.
 
+mod conv;
 mod elementwise;
 mod emit;
+mod gather;
+#[cfg(test)]
+mod gather_tests;
 mod layout;
 mod linalg;
 mod reduce;
 mod rules;
+mod scan;
+#[cfg(test)]
+mod scan_tests;
+mod sort;
 #[cfg(test)]
 mod tests;
 mod value;
+mod window;
+#[cfg(test)]
+mod window_tests;
 
 use crate::manager::Pass;
 use emit::{Lowerer, Source};
@@ -170,9 +189,17 @@ pub fn lower_func(src: &Func, symbols: &dyn SymbolTable) -> Result<Func, Diags> 
     }
 
     for &op in body {
-        let v = l.result(op)?;
-        let Some(r) = rule(src.op(op).def).filter(|_| uses.contains_key(&v)) else { continue };
+        let results = &src.op(op).results;
+        let Some(r) = rule(src.op(op).def).filter(|_| results.iter().any(|v| uses.contains_key(v))) else {
+            continue;
+        };
         l.set_loc(src.op(op).loc.clone());
+        if let Lowering::Nests(f) = r.lowering {
+            let outs = results.iter().map(|&v| destination(&mut l, v, &dests)).collect::<Result<Vec<_>, _>>()?;
+            f(&mut l, op, &outs)?;
+            continue;
+        }
+        let v = l.result(op)?;
         match r.lowering {
             Lowering::Source(f) => {
                 let s = f(&mut l, op)?;
@@ -183,6 +210,7 @@ pub fn lower_func(src: &Func, symbols: &dyn SymbolTable) -> Result<Func, Diags> 
                 let dest = destination(&mut l, v, &dests)?;
                 f(&mut l, op, dest)?;
             }
+            Lowering::Nests(_) => {}
             Lowering::Element(f) | Lowering::Remap(f) => {
                 let dest = destination(&mut l, v, &dests)?;
                 let bounds = l.extents(&l.tensor(v)?.dims)?;
@@ -252,9 +280,10 @@ fn check(src: &Func) -> Result<(), Diags> {
         if data.def.traits().contains(Traits::TERMINATOR) {
             continue;
         }
-        if rule(data.def).is_none() {
+        let rule = rule(data.def);
+        if rule.is_none() {
             diags.push(Diag::error(data.loc.clone(), format!("'{name}' op: is not lowered to the kernel dialect yet")));
-        } else if data.results.len() != 1 {
+        } else if data.results.len() != 1 && !rule.is_some_and(|r| matches!(r.lowering, Lowering::Nests(_))) {
             diags.push(Diag::error(
                 data.loc.clone(),
                 format!("'{name}' op: has {} results; the lowering handles one", data.results.len()),
@@ -290,7 +319,7 @@ fn plan(src: &Func, body: &[OpId], uses: &HashMap<ValueId, usize>) -> HashSet<Va
             let fusable = match p.lowering {
                 Lowering::Element(_) => !repeats,
                 Lowering::Remap(_) => true,
-                Lowering::Nest(_) | Lowering::Source(_) => false,
+                Lowering::Nest(_) | Lowering::Nests(_) | Lowering::Source(_) => false,
             };
             if fusable && uses.get(&x) == Some(&1) {
                 inline.insert(x);

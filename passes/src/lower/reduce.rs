@@ -12,7 +12,7 @@ use tessera_ir::dialect::graph::elementwise::{ADD, MAX, MIN, MUL};
 use tessera_ir::{DType, Diag, OpId, OpRef, ValueId};
 
 /// The lowest value of `dtype` (-inf for floats): the identity of `max`.
-fn lowest(dtype: DType) -> Scalar {
+pub(super) fn lowest(dtype: DType) -> Scalar {
     let bits = dtype.size_bytes() as u32 * 8;
     match dtype {
         d if d.is_float() => Scalar::Float(d, f64::NEG_INFINITY),
@@ -22,7 +22,7 @@ fn lowest(dtype: DType) -> Scalar {
 }
 
 /// The highest value of `dtype` (+inf for floats): the identity of `min`.
-fn highest(dtype: DType) -> Scalar {
+pub(super) fn highest(dtype: DType) -> Scalar {
     let bits = dtype.size_bytes() as u32 * 8;
     match dtype {
         d if d.is_float() => Scalar::Float(d, f64::INFINITY),

@@ -5,8 +5,10 @@
 //! naming it.
 
 use super::emit::{Lowerer, Source};
-use super::{elementwise, layout, linalg, reduce, value};
-use tessera_ir::dialect::graph::{elementwise as ew, linalg as la, reduce as red, shape, value as val};
+use super::{conv, elementwise, gather, layout, linalg, reduce, scan, sort, value, window};
+use tessera_ir::dialect::graph::{
+    elementwise as ew, index as ix, linalg as la, reduce as red, shape, sort as so, value as val, window as win,
+};
 use tessera_ir::op::same_op;
 use tessera_ir::{Diag, Func, OpId, OpRef, Traits, ValueId};
 
@@ -14,6 +16,8 @@ use tessera_ir::{Diag, Func, OpId, OpRef, Traits, ValueId};
 pub(crate) type ElementFn = fn(&mut Lowerer<'_>, OpId, &[ValueId]) -> Result<ValueId, Diag>;
 /// Writes an op's whole result into the destination buffer given.
 pub(crate) type NestFn = fn(&mut Lowerer<'_>, OpId, ValueId) -> Result<(), Diag>;
+/// Writes each of an op's results into its destination buffer, given in order.
+pub(crate) type NestsFn = fn(&mut Lowerer<'_>, OpId, &[ValueId]) -> Result<(), Diag>;
 /// Makes an op's result readable once, at the function's entry.
 pub(crate) type SourceFn = fn(&mut Lowerer<'_>, OpId) -> Result<Source, Diag>;
 /// Whether an op reads each element of operand `k` at most once.
@@ -31,6 +35,9 @@ pub(crate) enum Lowering {
     Remap(ElementFn),
     /// By a loop nest of its own that writes a destination buffer.
     Nest(NestFn),
+    /// Like [`Lowering::Nest`], for an op of several results: one
+    /// destination each (a temporary for a result nothing reads).
+    Nests(NestsFn),
     /// Once, at the entry: a constant or parameter buffer, or a scalar.
     Source(SourceFn),
 }
@@ -62,6 +69,7 @@ fn never(_: &Func, _: OpId, _: usize) -> bool {
 /// The ops with a rule of their own.
 static RULES: &[(OpRef, Rule)] = &[
     (&ew::CAST, rule_of(Lowering::Element(elementwise::cast), elementwise::unbroadcast)),
+    (&ew::BITCAST, rule_of(Lowering::Element(elementwise::bitcast), elementwise::unbroadcast)),
     (&val::CONSTANT, rule_of(Lowering::Source(value::constant), always)),
     (&val::PARAM, rule_of(Lowering::Source(value::param), always)),
     (&shape::BROADCAST_TO, rule_of(Lowering::Remap(layout::broadcast_to), elementwise::unbroadcast)),
@@ -72,11 +80,25 @@ static RULES: &[(OpRef, Rule)] = &[
     (&shape::IOTA, rule_of(Lowering::Element(layout::iota), always)),
     (&shape::CONCAT, rule_of(Lowering::Nest(layout::concat), always)),
     (&shape::PAD, rule_of(Lowering::Nest(layout::pad), always)),
+    (&shape::SHAPE_OF, rule_of(Lowering::Nest(layout::shape_of), always)),
     (&red::REDUCE_SUM, rule_of(Lowering::Nest(reduce::sum), always)),
     (&red::REDUCE_PROD, rule_of(Lowering::Nest(reduce::prod), always)),
     (&red::REDUCE_MAX, rule_of(Lowering::Nest(reduce::max), always)),
     (&red::REDUCE_MIN, rule_of(Lowering::Nest(reduce::min), always)),
+    (&red::ARGMAX, rule_of(Lowering::Nest(scan::argmax), always)),
+    (&red::ARGMIN, rule_of(Lowering::Nest(scan::argmin), always)),
+    (&red::CUMSUM, rule_of(Lowering::Nest(scan::cumsum), always)),
+    (&red::CUMPROD, rule_of(Lowering::Nest(scan::cumprod), always)),
     (&la::DOT, rule_of(Lowering::Nest(linalg::dot), never)),
+    (&la::CONV, rule_of(Lowering::Nest(conv::conv), never)),
+    (&win::REDUCE_WINDOW, rule_of(Lowering::Nest(window::reduce_window), never)),
+    (&ix::GATHER, rule_of(Lowering::Remap(gather::gather), never)),
+    (&ix::GATHER_ELEMENTS, rule_of(Lowering::Remap(gather::gather_elements), gather::indices_once)),
+    (&ix::GATHER_ND, rule_of(Lowering::Remap(gather::gather_nd), never)),
+    (&ix::SCATTER, rule_of(Lowering::Nest(gather::scatter), always)),
+    (&ix::SCATTER_ND, rule_of(Lowering::Nest(gather::scatter_nd), always)),
+    (&so::SORT, rule_of(Lowering::Nests(sort::sort), never)),
+    (&so::TOPK, rule_of(Lowering::Nests(sort::topk), never)),
 ];
 
 /// The rule lowering `def`, if it is lowered.

@@ -9,7 +9,7 @@
 //! counting the kernel ops the lowering produced.
 
 use crate::kernel_eval::KernelEvaluator;
-use crate::differential::{assert_same, lower, verified, Rng, Tol, F32_SUM, N1_N5};
+use crate::differential::{assert_same, lower, verified, Rng, Tol, F32_SUM, N1_N5, N1_N5_N0};
 use crate::testing::count_named;
 use crate::{Evaluator, PassManager, Pipeline};
 use tessera_ir::dialect::all_ops;
@@ -24,7 +24,7 @@ use tessera_ir::{DType, Func, Traits, Type};
 /// `bindings`), by the reference evaluator and lowered by the kernel
 /// interpreter; asserts the outputs agree within `tol`; returns the
 /// lowered function.
-fn check(src: &str, name: &str, bindings: &[(&str, i64)], tol: Tol) -> Func {
+pub(super) fn check(src: &str, name: &str, bindings: &[(&str, i64)], tol: Tol) -> Func {
     let m = verified(src);
     let lowered = lower(&m);
     run_both(&m, &lowered, name, bindings, tol);
@@ -44,7 +44,7 @@ fn run_both(m: &VerifiedModule, lowered: &VerifiedModule, name: &str, bindings: 
 }
 
 /// Checks `func` for every binding in `each`.
-fn check_each(src: &str, name: &str, each: &[&[(&str, i64)]], tol: Tol) -> Func {
+pub(super) fn check_each(src: &str, name: &str, each: &[&[(&str, i64)]], tol: Tol) -> Func {
     let m = verified(src);
     let lowered = lower(&m);
     for bindings in each {
@@ -99,6 +99,49 @@ fn select_and_cast() {
   tg.return %f, %b, %u
 }";
     check(ints, "g", &[], Tol::Exact);
+}
+
+/// Every pair of same-size dtypes `tg.bitcast` converts between, as `(from, to)`.
+const BITCASTS: &[(&str, &str)] = &[
+    ("f32", "i32"),
+    ("i32", "f32"),
+    ("f32", "u32"),
+    ("f64", "i64"),
+    ("i64", "f64"),
+    ("f16", "i16"),
+    ("i16", "f16"),
+    ("bf16", "u16"),
+    ("u16", "bf16"),
+    ("f16", "bf16"),
+    ("bf16", "f16"),
+    ("i8", "u8"),
+    ("i1", "u8"),
+    ("u8", "i1"),
+    ("i1", "i8"),
+];
+
+#[test]
+fn bitcasts_between_every_pair_of_a_size() {
+    for (from, to) in BITCASTS {
+        let src = format!(
+            "func @f(%x: tensor<N x 7 x {from}>) -> tensor<N x 7 x {to}> {{\n  %y = tg.bitcast %x {{to = {to}}}\n  tg.return %y\n}}"
+        );
+        check_each(&src, "f", N1_N5, Tol::Exact);
+    }
+}
+
+#[test]
+fn shapes_of_static_symbolic_and_fused_values() {
+    let src = "func @f(%x: tensor<N x 3 x f32>, %s: tensor<f32>) -> (tensor<2xi64>, tensor<0xi64>, tensor<3xi64>) {
+  %e = tg.exp %x
+  %a = tg.shape_of %e
+  %b = tg.shape_of %s
+  %t = tg.broadcast_to %x {shape = [2, N, 3]}
+  %c = tg.shape_of %t
+  tg.return %a, %b, %c
+}";
+    let f = check_each(src, "f", N1_N5_N0, Tol::Exact);
+    assert_eq!(count_named(&f, "k.apply"), 0, "no element is computed");
 }
 
 #[test]
@@ -256,7 +299,8 @@ fn transposed_operands_feed_reductions_and_dots_in_place() {
 }";
     let f = check(src, "f", &[], Tol::Exact);
     assert_eq!(count_named(&f, "k.alloc"), 0);
-    assert_eq!(top_level_nests(&f), 2);
+    assert_eq!(count_named(&f, "k.matmul"), 1, "the dot reads the transposed y through strides");
+    assert_eq!(top_level_nests(&f), 1);
 }
 
 #[test]
@@ -346,6 +390,18 @@ fn pads_grow_and_crop() {
   tg.return %a, %b, %c, %d
 }";
     check_each(src, "f", N1_N5, Tol::Exact);
+    for mode in ["reflect", "edge"] {
+        let src = format!(
+            "func @f(%x: tensor<3x7xf32>, %v: tensor<f32>, %y: tensor<N x 4 x i32>, %k: tensor<i32>) -> (tensor<7x11xf32>, tensor<3x6xf32>, tensor<N x 5 x i32>, tensor<3x7xf32>) {{
+  %a = tg.pad %x, %v {{low = [2, 1], high = [2, 3], mode = \"{mode}\"}}
+  %b = tg.pad %x, %v {{low = [0, -2], high = [0, 1], mode = \"{mode}\"}}
+  %c = tg.pad %y, %k {{low = [0, -1], high = [0, 2], mode = \"{mode}\"}}
+  %d = tg.pad %x, %v {{low = [0, 0], high = [0, 0], mode = \"{mode}\"}}
+  tg.return %a, %b, %c, %d
+}}"
+        );
+        check_each(&src, "f", N1_N5, Tol::Exact);
+    }
 }
 
 #[test]
@@ -434,6 +490,20 @@ fn dots_of_every_layout() {
 }
 
 #[test]
+fn dots_read_strided_operands_in_place_and_copy_the_rest() {
+    // Single-axis groups are always strided views; contracting axes listed
+    // out of order are not, and that operand is copied (both here).
+    let src = "func @f(%a: tensor<5x2x7xf32>, %b: tensor<2x7x3xf32>, %c: tensor<7x2x3xf32>, %m: tensor<4x3x5xf64>, %n: tensor<3x5x6xf64>) -> (tensor<2x5x3xf32>, tensor<2x5x3xf32>, tensor<4x6xf64>) {
+  %0 = tg.dot %a, %b {lhs_batch = [1], rhs_batch = [0], lhs_contract = [2], rhs_contract = [1]}
+  %1 = tg.dot %a, %c {lhs_batch = [1], rhs_batch = [1], lhs_contract = [2], rhs_contract = [0]}
+  %2 = tg.dot %m, %n {lhs_contract = [2, 1], rhs_contract = [1, 0]}
+  tg.return %0, %1, %2
+}";
+    let f = check(src, "f", &[], Tol::Close { rtol: 1e-5, atol: 1e-5 });
+    assert_eq!((count_named(&f, "k.matmul"), count_named(&f, "k.alloc")), (3, 2));
+}
+
+#[test]
 fn dots_materialise_computed_operands() {
     // Each element of exp(a) is read by every column: computed once.
     let src = "func @f(%a: tensor<7x5xf64>, %b: tensor<5x3xf64>) -> tensor<7x3xf64> {
@@ -473,29 +543,28 @@ fn empty_tensors_lower_to_empty_loops() {
 
 #[test]
 fn unlowered_ops_and_unknown_dims_are_errors_naming_them() {
-    let src = "func @f(%x: tensor<3x4xf32>, %n: tensor<2x?xf32>) -> tensor<3xi64> {
-  %a = tg.argmax %x {axis = 1}
-  %c = tg.cumsum %x {axis = 0}
+    let src = "func @g(%x: tensor<3x4xf32>) -> tensor<3x4xf32> {
+  tg.return %x
+}
+func @f(%x: tensor<3x4xf32>, %n: tensor<2x?xf32>, %c: tensor<i1>) -> tensor<3x4xf32> {
+  %a = tg.call @g %x
+  %b = tg.if %c {
+    tg.yield %x
+  } {
+    tg.yield %a
+  }
   %r = tg.reshape %x {shape = [?]}
-  tg.return %a
+  tg.return %b
 }";
     let m = verified(src);
     let err = PassManager::new(Pipeline::parse("lower-to-kernel").unwrap()).run(m.into_inner()).unwrap_err();
     let messages: Vec<&str> = err.0.iter().map(|d| d.message.as_str()).collect();
     assert_eq!(messages[0], "pass 'lower-to-kernel' failed:");
     assert!(messages[1].starts_with("@f: signature type #1 tensor<2x?xf32> has a '?' dim"), "{messages:?}");
-    assert_eq!(messages[2], "'tg.argmax' op: is not lowered to the kernel dialect yet");
-    assert_eq!(messages[3], "'tg.cumsum' op: is not lowered to the kernel dialect yet");
+    assert_eq!(messages[2], "'tg.call' op: is not lowered to the kernel dialect yet");
+    assert_eq!(messages[3], "'tg.if' op: is not lowered to the kernel dialect yet");
     assert!(messages[4].starts_with("'tg.reshape' op: its result tensor<?xf32> has a '?' dim"), "{messages:?}");
     assert_eq!(messages.len(), 5);
-    let reflect = verified(
-        "func @g(%x: tensor<3xf32>, %v: tensor<f32>) -> tensor<5xf32> {
-  %p = tg.pad %x, %v {low = [1], high = [1], mode = \"reflect\"}
-  tg.return %p
-}",
-    );
-    let err = PassManager::new(Pipeline::parse("lower-to-kernel").unwrap()).run(reflect.into_inner()).unwrap_err();
-    assert_eq!(err.0[1].message, "'tg.pad' op: mode \"reflect\" is not lowered yet (only \"constant\" is)");
 }
 
 #[test]

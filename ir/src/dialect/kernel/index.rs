@@ -1,5 +1,6 @@
 //! Index arithmetic: `k.index_constant` and `k.index_{add, sub, mul, div,
-//! rem, min, max}` on signed 64-bit indices.
+//! rem, min, max}` on signed 64-bit indices, and `k.to_index`, which turns
+//! an integer read from memory into a checked index.
 //!
 //! Overflow and division by zero have no result ([`IndexOp::apply`] gives
 //! `None`): the interpreter reports them, and the lowering never produces
@@ -103,6 +104,39 @@ pub static INDEX_MIN: IndexBinary =
 /// The larger of two indices.
 pub static INDEX_MAX: IndexBinary =
     IndexBinary::new("k.index_max", "the larger of two indices", Traits::COMMUTATIVE.union(Traits::IDEMPOTENT));
+
+/// `%j = k.to_index %v, %n {axis = 1} : index`: the integer scalar `v` as
+/// an index into an axis of extent `n`, a negative `v` counting from the
+/// end (`v + n`, as ONNX's gathers and scatters read their indices). A
+/// result outside `0..n` is an error at run time: the interpreter stops,
+/// generated code sets a status bit and gives 0. `axis` only names the
+/// axis in that report.
+pub struct ToIndex;
+
+impl OpDef for ToIndex {
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new(
+            "k.to_index",
+            "the integer scalar as an index into an axis of extent n, negative counting from the end; out of range is an error",
+        )
+        .traits(Traits::NONE)
+        .operands(Arity::Exactly(2))
+        .attrs(&[AttrSpec::opt("axis", AttrKind::Int)]);
+        &SPEC
+    }
+    fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
+        match &cx.operands[0] {
+            Type::Scalar(d) if d.is_int() => {}
+            other => return Err(format!("operand #0 must be an integer scalar, got {other}")),
+        }
+        indices_from(cx, 1)?;
+        cx.int_or("axis", 0)?;
+        Ok(vec![Type::Index])
+    }
+}
+
+/// The `k.to_index` op.
+pub static TO_INDEX: ToIndex = ToIndex;
 
 #[cfg(test)]
 mod tests {

@@ -39,14 +39,18 @@
 //!   parameter, read-only), `k.load`, `k.store`;
 //! - scalars ([`scalar`]): `k.constant`, `k.apply` (a graph-dialect
 //!   elementwise op applied to scalars, so each scalar function is defined
-//!   once, by its graph op), `k.cast`, `k.index_cast` (an index as a
-//!   scalar);
-//! - indices ([`index`]): `k.index_constant` and `k.index_{add, sub, mul,
-//!   div, rem, min, max}`;
+//!   once, by its graph op), `k.cast`, `k.bitcast` (`tg.cast` and
+//!   `tg.bitcast` of a scalar), `k.index_cast` (an index as a scalar);
+//! - indices ([`index`]): `k.index_constant`, `k.index_{add, sub, mul,
+//!   div, rem, min, max}`, and `k.to_index` (an integer scalar read from
+//!   memory as an index into an axis, negative counting from the end,
+//!   out of range an error at run time);
 //! - loops ([`loops`]): `k.for`, counting from a lower to an upper bound
 //!   by a positive step, with optional carried scalars (reductions) and a
 //!   `parallel` flag: its iterations are independent and may run in any
-//!   order or at once (thread-pool chunks on the CPU, grid indices on a GPU).
+//!   order or at once (thread-pool chunks on the CPU, grid indices on a GPU);
+//! - contraction ([`linalg`]): `k.matmul`, a batched matrix product over
+//!   strided buffer views, which back ends make a blocked GEMM.
 //!
 //! Function bodies end with `tg.return` and loop bodies with `tg.yield`:
 //! the structural terminators are shared by both dialects, so the verifier
@@ -57,6 +61,7 @@
 //! `match` stops compiling when an op is added here.
 
 pub mod index;
+pub mod linalg;
 pub mod loops;
 pub mod memory;
 pub mod scalar;
@@ -89,14 +94,20 @@ pub enum KernelOp {
     Apply,
     /// `k.cast`: converts a scalar to another dtype.
     Cast,
+    /// `k.bitcast`: reads a scalar's bytes as another dtype of the same size.
+    Bitcast,
     /// `k.index_cast`: converts an index to a scalar.
     IndexCast,
     /// `k.index_constant`: an index literal.
     IndexConstant,
     /// `k.index_*`: arithmetic on indices.
     Index(IndexOp),
+    /// `k.to_index`: an integer scalar as a checked index into an axis.
+    ToIndex,
     /// `k.for`: a counted loop.
     For,
+    /// `k.matmul`: a batched matrix product over buffers.
+    Matmul,
 }
 
 /// Every kernel-dialect op with what it does.
@@ -110,6 +121,7 @@ static KINDS: &[(OpRef, KernelOp)] = &[
     (&scalar::CONSTANT, KernelOp::Constant),
     (&scalar::APPLY, KernelOp::Apply),
     (&scalar::CAST, KernelOp::Cast),
+    (&scalar::BITCAST, KernelOp::Bitcast),
     (&scalar::INDEX_CAST, KernelOp::IndexCast),
     (&index::INDEX_CONSTANT, KernelOp::IndexConstant),
     (&index::INDEX_ADD, KernelOp::Index(IndexOp::Add)),
@@ -119,7 +131,9 @@ static KINDS: &[(OpRef, KernelOp)] = &[
     (&index::INDEX_REM, KernelOp::Index(IndexOp::Rem)),
     (&index::INDEX_MIN, KernelOp::Index(IndexOp::Min)),
     (&index::INDEX_MAX, KernelOp::Index(IndexOp::Max)),
+    (&index::TO_INDEX, KernelOp::ToIndex),
     (&loops::FOR, KernelOp::For),
+    (&linalg::MATMUL, KernelOp::Matmul),
 ];
 
 /// Every kernel-dialect op.

@@ -1,10 +1,11 @@
-//! Scalars: `k.constant`, `k.apply`, `k.cast` and `k.index_cast`.
+//! Scalars: `k.constant`, `k.apply`, `k.cast`, `k.bitcast` and `k.index_cast`.
 //!
 //! The kernel dialect has no arithmetic of its own: `k.apply` applies a
 //! graph-dialect elementwise op (`tg.add`, `tg.exp`, `tg.select`, ...) to
-//! scalars, and `k.cast` applies `tg.cast`. Each scalar function, with its
-//! rounding, wrapping and NaN rules, is therefore defined once, by its graph
-//! op, and the kernel interpreter evaluates it with that op's own hook.
+//! scalars, and `k.cast` and `k.bitcast` apply `tg.cast` and `tg.bitcast`.
+//! Each scalar function, with its rounding, wrapping and NaN rules, is
+//! therefore defined once, by its graph op, and the kernel interpreter
+//! evaluates it with that op's own hook.
 //! `k.index_cast` turns an index into a scalar the way `tg.cast` converts
 //! an `i64`.
 
@@ -129,3 +130,30 @@ impl OpDef for IndexCast {
 
 /// The `k.index_cast` op.
 pub static INDEX_CAST: IndexCast = IndexCast;
+
+/// `%i = k.bitcast %x {to = i32} : i32`: `tg.bitcast` of one scalar (its
+/// little-endian bytes read as dtype `to`, of the same size; an `i1` is one
+/// byte, true when nonzero).
+pub struct Bitcast;
+
+impl OpDef for Bitcast {
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec = OpSpec::new(
+            "k.bitcast",
+            "the scalar's bytes read as dtype `to` (of the same size), as tg.bitcast reads them",
+        )
+        .attrs(&[AttrSpec::req("to", AttrKind::DType)]);
+        &SPEC
+    }
+    fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
+        let from = scalar_operand(cx, 0)?;
+        let to = cx.dtype("to")?;
+        if from.size_bytes() != to.size_bytes() {
+            return Err(format!("cannot bitcast {from} to {to}: the sizes differ"));
+        }
+        Ok(vec![Type::Scalar(to)])
+    }
+}
+
+/// The `k.bitcast` op.
+pub static BITCAST: Bitcast = Bitcast;

@@ -1,0 +1,103 @@
+//! Walks along one axis: argmax and argmin (every axis, keepdims,
+//! select_last_index, ties, NaN), running sums and products (exclusive,
+//! reverse, empty), and stable sorts and top-k (either direction, ties,
+//! NaN), in floats and integers, with a symbolic batch.
+
+use crate::harness::{check_all, check_each, Compiled, Tol, F32_SUM, N1_N5, N1_N5_N0};
+use tessera_ir::tensor::Tensor;
+use tessera_ir::DType;
+
+#[test]
+fn arg_reductions_along_every_axis_with_ties() {
+    for op in ["argmax", "argmin"] {
+        let src = format!(
+            "func @f(%x: tensor<N x 7 x 3 x f32>, %i: tensor<3 x 17 x i8>, %u: tensor<5xu8>, %h: tensor<2x3xf16>) -> (tensor<7 x 3 x i64>, tensor<N x 1 x 3 x i64>, tensor<N x 7 x i64>, tensor<3 x i64>, tensor<3x1xi64>, tensor<i64>, tensor<1xi64>, tensor<2xi64>) {{
+  %a = tg.{op} %x {{axis = 0}}
+  %b = tg.{op} %x {{axis = 1, keepdims = true}}
+  %c = tg.{op} %x {{axis = -1, select_last_index = true}}
+  %d = tg.{op} %i {{axis = 1}}
+  %e = tg.{op} %i {{axis = 1, keepdims = true, select_last_index = true}}
+  %f = tg.{op} %u {{axis = 0}}
+  %g = tg.{op} %u {{axis = 0, keepdims = true, select_last_index = true}}
+  %k = tg.{op} %h {{axis = 1}}
+  tg.return %a, %b, %c, %d, %e, %f, %g, %k
+}}"
+        );
+        check_each(&src, "f", N1_N5, Tol::Exact);
+    }
+}
+
+#[test]
+fn arg_reductions_treat_nan_as_the_extreme() {
+    let src = "func @f(%x: tensor<2x4xf64>) -> (tensor<2xi64>, tensor<2xi64>, tensor<2xi64>, tensor<2xi64>) {
+  %a = tg.argmax %x {axis = 1}
+  %b = tg.argmin %x {axis = 1}
+  %c = tg.argmax %x {axis = 1, select_last_index = true}
+  %d = tg.argmin %x {axis = 1, select_last_index = true}
+  tg.return %a, %b, %c, %d
+}";
+    let (nan, inf) = (f64::NAN, f64::INFINITY);
+    let x = Tensor::from_f64(DType::F64, vec![2, 4], vec![1.0, nan, 3.0, nan, -inf, 2.0, -inf, inf]).unwrap();
+    let c = Compiled::new(src);
+    let out = c.jit.run("f", std::slice::from_ref(&x)).unwrap();
+    assert_eq!(out.iter().map(Tensor::to_i64s).collect::<Vec<_>>(), [vec![1, 3], vec![1, 0], vec![3, 3], vec![3, 2]]);
+    c.check_inputs("f", vec![x], Tol::Exact, "NaN and infinities");
+}
+
+#[test]
+fn running_reductions_in_every_direction() {
+    for op in ["cumsum", "cumprod"] {
+        let src = format!(
+            "func @f(%x: tensor<N x 7 x f64>, %i: tensor<3 x 17 x i32>, %e: tensor<0x3xi64>) -> (tensor<N x 7 x f64>, tensor<N x 7 x f64>, tensor<N x 7 x f64>, tensor<N x 7 x f64>, tensor<3x17xi32>, tensor<3x17xi32>, tensor<0x3xi64>) {{
+  %a = tg.{op} %x {{axis = 1}}
+  %b = tg.{op} %x {{axis = 1, exclusive = true}}
+  %c = tg.{op} %x {{axis = 1, reverse = true}}
+  %d = tg.{op} %x {{axis = 0, exclusive = true, reverse = true}}
+  %f = tg.{op} %i {{axis = 0, reverse = true}}
+  %g = tg.{op} %i {{axis = -1, exclusive = true}}
+  %h = tg.{op} %e {{axis = 0}}
+  tg.return %a, %b, %c, %d, %f, %g, %h
+}}
+func @g(%x: tensor<33x3xf32>, %h: tensor<7xf16>) -> (tensor<33x3xf32>, tensor<7xf16>) {{
+  %a = tg.{op} %x {{axis = 0, reverse = true}}
+  %b = tg.{op} %h {{axis = 0}}
+  tg.return %a, %b
+}}"
+        );
+        let tol = if op == "cumsum" { F32_SUM } else { Tol::Close { rtol: 1e-5, atol: 1e-30 } };
+        check_all(&src, &[("f", N1_N5_N0, Tol::Exact), ("g", &[&[]], tol)]);
+    }
+}
+
+#[test]
+fn sorts_and_top_k_are_stable_in_either_direction() {
+    let src = "func @f(%x: tensor<N x 7 x f32>, %i: tensor<3 x 17 x i8>, %u: tensor<5x3xu8>) -> (tensor<N x 7 x f32>, tensor<N x 7 x i64>, tensor<3 x 17 x i8>, tensor<3 x 17 x i64>, tensor<5x3xu8>, tensor<N x 3 x f32>, tensor<N x 3 x i64>, tensor<2x17xi64>, tensor<1x3xu8>, tensor<0x3xi64>) {
+  %a, %ai = tg.sort %x
+  %b, %bi = tg.sort %i {axis = 1, descending = true}
+  %c, %ci = tg.sort %u {axis = 0}
+  %d, %di = tg.topk %x {k = 3}
+  %e, %ei = tg.topk %i {k = 2, axis = 0, largest = false}
+  %g, %gi = tg.topk %u {k = 1, axis = -2}
+  %h, %hi = tg.topk %u {k = 0, axis = 0}
+  tg.return %a, %ai, %b, %bi, %c, %d, %di, %ei, %g, %hi
+}";
+    check_each(src, "f", N1_N5, Tol::Exact);
+}
+
+#[test]
+fn sorts_put_nan_last_ascending_and_first_descending() {
+    let src = "func @f(%x: tensor<6xf64>) -> (tensor<6xi64>, tensor<6xi64>, tensor<2xi64>) {
+  %a, %ai = tg.sort %x
+  %b, %bi = tg.sort %x {descending = true}
+  %c, %ci = tg.topk %x {k = 2, largest = false}
+  tg.return %ai, %bi, %ci
+}";
+    let x = Tensor::from_f64(DType::F64, vec![6], vec![2.0, f64::NAN, -1.0, 2.0, f64::NAN, f64::NEG_INFINITY]).unwrap();
+    let c = Compiled::new(src);
+    let out = c.jit.run("f", std::slice::from_ref(&x)).unwrap();
+    assert_eq!(
+        out.iter().map(Tensor::to_i64s).collect::<Vec<_>>(),
+        [vec![5, 2, 0, 3, 1, 4], vec![1, 4, 0, 3, 2, 5], vec![5, 2]]
+    );
+    c.check_inputs("f", vec![x], Tol::Exact, "NaN and infinities");
+}
