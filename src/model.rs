@@ -6,6 +6,7 @@
 //! inputs that determine shapes (axes, pads, a target shape, `k`) are then
 //! specialised to their values, as a JIT does.
 
+use crate::compile::{execute, Engine};
 use crate::{Failure, Loaded};
 use std::path::Path;
 use tessera_frontend::onnx::import::{graph_inputs, import_model, import_model_specialized};
@@ -49,23 +50,31 @@ impl Model {
         Ok(Model { source: Source::Text { module: text.module, entry: text.entry }, inputs })
     }
 
-    /// Runs the model on inputs given by name, checking every name, dtype
-    /// and shape first; returns the outputs with their names.
-    pub fn run(&self, named: Vec<(String, Tensor)>) -> Result<Vec<(String, Tensor)>, Failure> {
+    /// Runs the model with `engine` on inputs given by name, checking every
+    /// name, dtype and shape first; returns the outputs with their names.
+    pub fn run(&self, named: Vec<(String, Tensor)>, engine: Engine) -> Result<Vec<(String, Tensor)>, Failure> {
+        let bound = self.bind(named)?;
+        let outputs = execute(&bound.module, &bound.entry, bound.args, engine)?;
+        Ok(bound.outputs.into_iter().zip(outputs).collect())
+    }
+
+    /// The model ready to execute on inputs given by name (checked as for
+    /// [`Model::run`]): an ONNX model is imported with them at hand.
+    pub fn bind(&self, named: Vec<(String, Tensor)>) -> Result<Bound, Failure> {
         self.check(&named)?;
         let value = |name: &str| named.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone());
         match &self.source {
             Source::Text { module, entry } => {
                 let args = self.inputs.iter().filter_map(|(n, _)| value(n)).collect();
-                let outputs = run_module(module, entry, args)?;
-                Ok(outputs.into_iter().enumerate().map(|(i, t)| (format!("output_{i}"), t)).collect())
+                let results = module.module().func(entry).map_or(0, |f| f.results.len());
+                let outputs = (0..results).map(|i| format!("output_{i}")).collect();
+                Ok(Bound { module: module.clone(), entry: entry.clone(), args, outputs })
             }
             Source::Onnx(proto) => {
                 let imported = import_model_specialized(proto, &|name| value(name).map(|t| t.to_dense()))
                     .map_err(|d| Failure(d.to_string()))?;
                 let args = imported.inputs.iter().filter_map(|n| value(n)).collect();
-                let outputs = run_module(&imported.module, "main", args)?;
-                Ok(imported.outputs.into_iter().zip(outputs).collect())
+                Ok(Bound { module: imported.module, entry: "main".into(), args, outputs: imported.outputs })
             }
         }
     }
@@ -89,6 +98,18 @@ impl Model {
         }
         Ok(())
     }
+}
+
+/// A model bound to its inputs: what executes.
+pub struct Bound {
+    /// The module (for ONNX, imported with the inputs' values at hand).
+    pub module: VerifiedModule,
+    /// The function that runs.
+    pub entry: String,
+    /// Its arguments, in order.
+    pub args: Vec<Tensor>,
+    /// The names of its results, in order.
+    pub outputs: Vec<String>,
 }
 
 /// A `.tir` or `.tsr` model: a verified module and the function that runs.
@@ -141,10 +162,6 @@ pub fn load_ir(path: &Path) -> Result<Loaded, Failure> {
         Ok(module) => Ok(Loaded { module, sources }),
         Err(diags) => Err(Failure(diags.render(&sources))),
     }
-}
-
-fn run_module(module: &VerifiedModule, entry: &str, args: Vec<Tensor>) -> Result<Vec<Tensor>, Failure> {
-    tessera_passes::Evaluator::new(module).run(entry, args).map_err(|d| Failure(d.to_string()))
 }
 
 /// Checks a value against an input's declared type, naming the input.

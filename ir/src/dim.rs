@@ -150,6 +150,12 @@ impl SymExpr {
         Some(out)
     }
 
+    /// The terms: each monomial (its symbols, repeated for powers; empty
+    /// for the constant term) with its non-zero coefficient.
+    pub fn terms(&self) -> impl Iterator<Item = (&[Symbol], i64)> {
+        self.terms.iter().map(|(m, c)| (m.as_slice(), *c))
+    }
+
     /// Every symbol occurring in the polynomial.
     pub fn symbols(&self) -> impl Iterator<Item = &Symbol> {
         self.terms.keys().flatten()

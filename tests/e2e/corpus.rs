@@ -1,8 +1,10 @@
 //! The real models in `../shared/corpus/` (exported from PyTorch and
 //! TensorFlow) match ONNX Runtime's recorded outputs within the tolerance
-//! each model's `meta.json` states. Skipped when the corpus is absent.
+//! each model's `meta.json` states, on the reference evaluator and as
+//! generated code (JIT). Skipped when the corpus is absent.
 
 use std::path::{Path, PathBuf};
+use tessera::compile::Engine;
 use tessera::model::Model;
 use tessera_frontend::npy::read_npy;
 use tessera_ir::tensor::{allclose, Tensor};
@@ -16,8 +18,9 @@ fn read(path: &Path) -> Tensor {
     Tensor::from(&read_npy(path).unwrap_or_else(|d| panic!("{}: {d}", path.display())))
 }
 
-/// Runs one corpus model and compares each output; `Err` says what differs.
-fn check_model(dir: &Path) -> Result<(), String> {
+/// Runs one corpus model with `engine` and compares each output; `Err`
+/// says what differs.
+fn check_model(dir: &Path, engine: Engine) -> Result<(), String> {
     let meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     let model = Model::load(&dir.join("model.onnx")).map_err(|f| f.to_string())?;
@@ -27,7 +30,7 @@ fn check_model(dir: &Path) -> Result<(), String> {
         .iter()
         .map(|i| (i["name"].as_str().unwrap_or_default().to_string(), read(&dir.join(i["file"].as_str().unwrap_or_default()))))
         .collect();
-    let outputs = model.run(inputs).map_err(|f| f.to_string())?;
+    let outputs = model.run(inputs, engine).map_err(|f| f.to_string())?;
     let rtol = meta["tolerance"]["rtol"].as_f64().ok_or("no rtol")?;
     let atol = meta["tolerance"]["atol"].as_f64().ok_or("no atol")?;
     for spec in meta["outputs"].as_array().ok_or("meta.json lists no outputs")? {
@@ -50,12 +53,14 @@ fn every_corpus_model_matches_onnx_runtime() {
     assert!(dirs.len() >= 7, "expected the corpus models under {}", root.display());
     let mut failures = Vec::new();
     for dir in &dirs {
-        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        match check_model(dir) {
-            Ok(()) => println!("PASS {name}"),
-            Err(e) => {
-                println!("FAIL {name}: {e}");
-                failures.push(format!("{name}: {e}"));
+        for engine in [Engine::Reference, Engine::Jit] {
+            let name = format!("{} ({engine:?})", dir.file_name().unwrap().to_string_lossy());
+            match check_model(dir, engine) {
+                Ok(()) => println!("PASS {name}"),
+                Err(e) => {
+                    println!("FAIL {name}: {e}");
+                    failures.push(format!("{name}: {e}"));
+                }
             }
         }
     }
