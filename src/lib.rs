@@ -6,10 +6,16 @@
 //! | --- | --- |
 //! | `tessera-ir` | types, ops, the graph dialect, text format, verifier |
 //! | `tessera-passes` | the pass manager and IR-to-IR transformations |
+//! | `tessera-codegen` | kernel functions to machine code: JIT and C libraries |
 
+pub mod bench;
+pub mod compile;
 pub mod export_support;
 pub mod inspect;
 pub mod model;
+pub mod train;
+mod train_data;
+mod train_model;
 
 use std::fmt;
 use std::path::Path;

@@ -6,5 +6,6 @@
 //! these; see README.md.
 
 pub mod npy;
+pub mod npz;
 pub mod onnx;
 pub mod tsr;

@@ -42,6 +42,7 @@ pub mod print;
 pub mod tensor;
 pub mod types;
 pub mod verify;
+pub mod vjp;
 
 pub use attr::{Attr, Attrs, DenseAttr, Scalar};
 pub use builder::{Builder, InsertPoint};

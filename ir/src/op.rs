@@ -8,6 +8,8 @@ use crate::eval::EvalCx;
 use crate::infer::InferCx;
 use crate::tensor::Tensor;
 use crate::types::Type;
+use crate::vjp::{Grads, VjpCx};
+use crate::diag::Diag;
 use std::fmt;
 use std::ops::BitOr;
 
@@ -244,6 +246,12 @@ pub trait OpDef: Sync + 'static {
     fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
         let _ = cx;
         Err(format!("'{}' has no reference semantics yet", self.name()))
+    }
+    /// Builds the vector-Jacobian product: given the cotangents of the
+    /// results, one gradient per operand (`None`: zero, or not wanted).
+    /// Ops without a rule are not differentiable.
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        Err(cx.not_differentiable(self.name()))
     }
 
     /// The op's full name, dialect prefix included (`tg.add`).

@@ -1,8 +1,11 @@
 //! Command-line arguments and the dispatch to each subcommand.
 
+mod bench;
+mod compile;
 mod export;
 mod opt;
 mod run;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -28,8 +31,14 @@ enum Command {
     },
     /// Run a model on `.npy` inputs and write `.npy` outputs.
     Run(run::RunArgs),
+    /// Compile a model to a C library: libNAME.so, libNAME.a and NAME.h.
+    Compile(compile::CompileArgs),
+    /// Measure a model's compile time and latency, beside tract's.
+    Bench(bench::BenchArgs),
     /// Write a model back out as ONNX.
     Export(export::ExportArgs),
+    /// Train a model's parameters (autodiff + optimizer) on `.npy` data.
+    Train(Box<train::TrainArgs>),
 }
 
 /// Runs the parsed command.
@@ -37,6 +46,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Opt(args) => opt::run(args),
         Command::Run(args) => run::run(args),
+        Command::Train(args) => train::run(*args),
+        Command::Compile(args) => compile::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Export(args) => export::run(args),
         Command::Inspect { file } => {
             print!("{}", tessera::inspect::inspect_file(&file)?);

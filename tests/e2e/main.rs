@@ -9,8 +9,10 @@
 //! cargo test` and read the diff.
 
 mod binary;
+mod clib;
 mod cli;
 mod cli_run;
+mod codegen_conformance;
 mod corpus;
 mod fixture;
 mod invalid;
@@ -21,4 +23,5 @@ mod onnx_export;
 mod ops;
 mod passes;
 mod roundtrip;
+mod train;
 mod tsr;

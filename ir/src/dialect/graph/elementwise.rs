@@ -11,6 +11,9 @@ use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, OpSpec, Traits};
 use crate::tensor::{Data, Tensor};
 use crate::types::{TensorType, Type};
 use std::cmp::Ordering;
+use super::vjp::elementwise as rules;
+use crate::diag::Diag;
+use crate::vjp::{Grads, VjpCx, VjpRule};
 
 /// The traits every elementwise op has.
 const PURE_ELEMENTWISE: Traits = Traits::PURE.union(Traits::ELEMENTWISE);
@@ -31,24 +34,32 @@ pub struct Unary {
     class: DTypeClass,
     /// The scalar semantics.
     kernel: UnaryKernel,
+    /// The gradient rule; `None`: not differentiable.
+    grad: Option<VjpRule>,
 }
 
 impl Unary {
     /// An op whose result has the operand's dtype.
     const fn new(name: &'static str, summary: &'static str, class: DTypeClass, fns: UnaryFns) -> Unary {
         let spec = OpSpec::new(name, summary).traits(PURE_ELEMENTWISE.union(Traits::SAME_TYPE));
-        Unary { spec, class, kernel: UnaryKernel::Map(fns) }
+        Unary { spec, class, kernel: UnaryKernel::Map(fns), grad: None }
     }
 
     /// An op testing each float, with an `i1` result.
     const fn predicate(name: &'static str, summary: &'static str, test: fn(f64) -> bool) -> Unary {
         let spec = OpSpec::new(name, summary).traits(PURE_ELEMENTWISE);
-        Unary { spec, class: DTypeClass::Float, kernel: UnaryKernel::Test(test) }
+        Unary { spec, class: DTypeClass::Float, kernel: UnaryKernel::Test(test), grad: None }
     }
 
     /// The same op with `traits` added.
     const fn with(mut self, traits: Traits) -> Unary {
         self.spec = self.spec.traits(self.spec.traits.union(traits));
+        self
+    }
+
+    /// The same op differentiated by `rule`.
+    const fn grad(mut self, rule: VjpRule) -> Unary {
+        self.grad = Some(rule);
         self
     }
 }
@@ -75,6 +86,12 @@ impl OpDef for Unary {
             (UnaryKernel::Test(_), _) => return Err(format!("operand #0 must be a float, got {}", x.dtype())),
         };
         Ok(vec![out])
+    }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        match self.grad {
+            Some(rule) => rule(cx),
+            None => Err(cx.not_differentiable(self.name())),
+        }
     }
 }
 
@@ -105,59 +122,83 @@ fn sign(x: f64) -> f64 {
 /// `-x`.
 pub static NEG: Unary =
     Unary::new("tg.neg", "-x", DTypeClass::Signed, UnaryFns::numeric(|x| -x, i64::wrapping_neg, |x| x))
-        .with(Traits::INVOLUTION);
+        .with(Traits::INVOLUTION)
+    .grad(rules::neg);
 /// `|x|`.
 pub static ABS: Unary =
     Unary::new("tg.abs", "|x|", DTypeClass::Numeric, UnaryFns::numeric(f64::abs, i64::wrapping_abs, |x| x))
-        .with(Traits::IDEMPOTENT);
+        .with(Traits::IDEMPOTENT)
+    .grad(rules::abs);
 /// `e^x`.
-pub static EXP: Unary = Unary::new("tg.exp", "e^x", DTypeClass::Float, UnaryFns::float(f64::exp));
+pub static EXP: Unary = Unary::new("tg.exp", "e^x", DTypeClass::Float, UnaryFns::float(f64::exp))
+    .grad(rules::exp);
 /// Natural logarithm.
-pub static LOG: Unary = Unary::new("tg.log", "ln(x)", DTypeClass::Float, UnaryFns::float(f64::ln));
+pub static LOG: Unary = Unary::new("tg.log", "ln(x)", DTypeClass::Float, UnaryFns::float(f64::ln))
+    .grad(rules::log);
 /// Square root.
-pub static SQRT: Unary = Unary::new("tg.sqrt", "sqrt(x)", DTypeClass::Float, UnaryFns::float(f64::sqrt));
+pub static SQRT: Unary = Unary::new("tg.sqrt", "sqrt(x)", DTypeClass::Float, UnaryFns::float(f64::sqrt))
+    .grad(rules::sqrt);
 /// `1 / sqrt(x)`.
-pub static RSQRT: Unary = Unary::new("tg.rsqrt", "1 / sqrt(x)", DTypeClass::Float, UnaryFns::float(|x| 1.0 / x.sqrt()));
+pub static RSQRT: Unary = Unary::new("tg.rsqrt", "1 / sqrt(x)", DTypeClass::Float, UnaryFns::float(|x| 1.0 / x.sqrt()))
+    .grad(rules::rsqrt);
 /// `1 / x`.
-pub static RECIPROCAL: Unary = Unary::new("tg.reciprocal", "1 / x", DTypeClass::Float, UnaryFns::float(f64::recip));
+pub static RECIPROCAL: Unary = Unary::new("tg.reciprocal", "1 / x", DTypeClass::Float, UnaryFns::float(f64::recip))
+    .grad(rules::reciprocal);
 /// Hyperbolic tangent.
-pub static TANH: Unary = Unary::new("tg.tanh", "tanh(x)", DTypeClass::Float, UnaryFns::float(f64::tanh));
+pub static TANH: Unary = Unary::new("tg.tanh", "tanh(x)", DTypeClass::Float, UnaryFns::float(f64::tanh))
+    .grad(rules::tanh);
 /// Logistic sigmoid `1 / (1 + e^-x)`.
-pub static SIGMOID: Unary = Unary::new("tg.sigmoid", "1 / (1 + e^-x)", DTypeClass::Float, UnaryFns::float(sigmoid));
+pub static SIGMOID: Unary = Unary::new("tg.sigmoid", "1 / (1 + e^-x)", DTypeClass::Float, UnaryFns::float(sigmoid))
+    .grad(rules::sigmoid);
 /// Gauss error function.
-pub static ERF: Unary = Unary::new("tg.erf", "erf(x)", DTypeClass::Float, UnaryFns::float(libm::erf));
+pub static ERF: Unary = Unary::new("tg.erf", "erf(x)", DTypeClass::Float, UnaryFns::float(libm::erf))
+    .grad(rules::erf);
 /// Sine.
-pub static SIN: Unary = Unary::new("tg.sin", "sin(x)", DTypeClass::Float, UnaryFns::float(f64::sin));
+pub static SIN: Unary = Unary::new("tg.sin", "sin(x)", DTypeClass::Float, UnaryFns::float(f64::sin))
+    .grad(rules::sin);
 /// Cosine.
-pub static COS: Unary = Unary::new("tg.cos", "cos(x)", DTypeClass::Float, UnaryFns::float(f64::cos));
+pub static COS: Unary = Unary::new("tg.cos", "cos(x)", DTypeClass::Float, UnaryFns::float(f64::cos))
+    .grad(rules::cos);
 /// Tangent.
-pub static TAN: Unary = Unary::new("tg.tan", "tan(x)", DTypeClass::Float, UnaryFns::float(f64::tan));
+pub static TAN: Unary = Unary::new("tg.tan", "tan(x)", DTypeClass::Float, UnaryFns::float(f64::tan))
+    .grad(rules::tan);
 /// Arcsine.
-pub static ASIN: Unary = Unary::new("tg.asin", "asin(x)", DTypeClass::Float, UnaryFns::float(f64::asin));
+pub static ASIN: Unary = Unary::new("tg.asin", "asin(x)", DTypeClass::Float, UnaryFns::float(f64::asin))
+    .grad(rules::asin);
 /// Arccosine.
-pub static ACOS: Unary = Unary::new("tg.acos", "acos(x)", DTypeClass::Float, UnaryFns::float(f64::acos));
+pub static ACOS: Unary = Unary::new("tg.acos", "acos(x)", DTypeClass::Float, UnaryFns::float(f64::acos))
+    .grad(rules::acos);
 /// Arctangent.
-pub static ATAN: Unary = Unary::new("tg.atan", "atan(x)", DTypeClass::Float, UnaryFns::float(f64::atan));
+pub static ATAN: Unary = Unary::new("tg.atan", "atan(x)", DTypeClass::Float, UnaryFns::float(f64::atan))
+    .grad(rules::atan);
 /// Hyperbolic sine.
-pub static SINH: Unary = Unary::new("tg.sinh", "sinh(x)", DTypeClass::Float, UnaryFns::float(f64::sinh));
+pub static SINH: Unary = Unary::new("tg.sinh", "sinh(x)", DTypeClass::Float, UnaryFns::float(f64::sinh))
+    .grad(rules::sinh);
 /// Hyperbolic cosine.
-pub static COSH: Unary = Unary::new("tg.cosh", "cosh(x)", DTypeClass::Float, UnaryFns::float(f64::cosh));
+pub static COSH: Unary = Unary::new("tg.cosh", "cosh(x)", DTypeClass::Float, UnaryFns::float(f64::cosh))
+    .grad(rules::cosh);
 /// Inverse hyperbolic sine.
-pub static ASINH: Unary = Unary::new("tg.asinh", "asinh(x)", DTypeClass::Float, UnaryFns::float(f64::asinh));
+pub static ASINH: Unary = Unary::new("tg.asinh", "asinh(x)", DTypeClass::Float, UnaryFns::float(f64::asinh))
+    .grad(rules::asinh);
 /// Inverse hyperbolic cosine.
-pub static ACOSH: Unary = Unary::new("tg.acosh", "acosh(x)", DTypeClass::Float, UnaryFns::float(f64::acosh));
+pub static ACOSH: Unary = Unary::new("tg.acosh", "acosh(x)", DTypeClass::Float, UnaryFns::float(f64::acosh))
+    .grad(rules::acosh);
 /// Inverse hyperbolic tangent.
-pub static ATANH: Unary = Unary::new("tg.atanh", "atanh(x)", DTypeClass::Float, UnaryFns::float(f64::atanh));
+pub static ATANH: Unary = Unary::new("tg.atanh", "atanh(x)", DTypeClass::Float, UnaryFns::float(f64::atanh))
+    .grad(rules::atanh);
 /// Round toward negative infinity.
 pub static FLOOR: Unary =
-    Unary::new("tg.floor", "floor(x)", DTypeClass::Float, UnaryFns::float(f64::floor)).with(Traits::IDEMPOTENT);
+    Unary::new("tg.floor", "floor(x)", DTypeClass::Float, UnaryFns::float(f64::floor)).with(Traits::IDEMPOTENT)
+    .grad(rules::zero);
 /// Round toward positive infinity.
 pub static CEIL: Unary =
-    Unary::new("tg.ceil", "ceil(x)", DTypeClass::Float, UnaryFns::float(f64::ceil)).with(Traits::IDEMPOTENT);
+    Unary::new("tg.ceil", "ceil(x)", DTypeClass::Float, UnaryFns::float(f64::ceil)).with(Traits::IDEMPOTENT)
+    .grad(rules::zero);
 /// Round half to even (ONNX `Round`).
 pub static ROUND: Unary =
     Unary::new("tg.round", "round half to even", DTypeClass::Float, UnaryFns::float(f64::round_ties_even))
-        .with(Traits::IDEMPOTENT);
+        .with(Traits::IDEMPOTENT)
+    .grad(rules::zero);
 /// -1, 0 or 1 by the sign of x (0 for NaN is not guaranteed: NaN stays NaN).
 pub static SIGN: Unary = Unary::new(
     "tg.sign",
@@ -165,7 +206,8 @@ pub static SIGN: Unary = Unary::new(
     DTypeClass::Numeric,
     UnaryFns::numeric(sign, i64::signum, |x| x.min(1)),
 )
-.with(Traits::IDEMPOTENT);
+.with(Traits::IDEMPOTENT)
+    .grad(rules::zero);
 /// Logical not of `i1`.
 pub static NOT: Unary =
     Unary::new("tg.not", "logical not", DTypeClass::Bool, UnaryFns::boolean(|x| !x)).with(Traits::INVOLUTION);
@@ -193,13 +235,15 @@ pub struct Binary {
     class: DTypeClass,
     /// The scalar semantics.
     kernel: BinaryKernel,
+    /// The gradient rule; `None`: not differentiable.
+    grad: Option<VjpRule>,
 }
 
 impl Binary {
     /// An op whose result has the operands' dtype.
     const fn new(name: &'static str, summary: &'static str, class: DTypeClass, fns: BinaryFns) -> Binary {
         let spec = OpSpec::new(name, summary).traits(PURE_ELEMENTWISE).operands(Arity::Exactly(2));
-        Binary { spec, class, kernel: BinaryKernel::Map(fns) }
+        Binary { spec, class, kernel: BinaryKernel::Map(fns), grad: None }
     }
 
     /// A comparison: an `i1` result from a test of the operands' ordering.
@@ -210,12 +254,18 @@ impl Binary {
         test: fn(Option<Ordering>) -> bool,
     ) -> Binary {
         let spec = OpSpec::new(name, summary).traits(PURE_ELEMENTWISE).operands(Arity::Exactly(2));
-        Binary { spec, class, kernel: BinaryKernel::Compare(test) }
+        Binary { spec, class, kernel: BinaryKernel::Compare(test), grad: None }
     }
 
     /// The same op with `traits` added.
     const fn with(mut self, traits: Traits) -> Binary {
         self.spec = self.spec.traits(self.spec.traits.union(traits));
+        self
+    }
+
+    /// The same op differentiated by `rule`.
+    const fn grad(mut self, rule: VjpRule) -> Binary {
+        self.grad = Some(rule);
         self
     }
 }
@@ -241,6 +291,12 @@ impl OpDef for Binary {
             BinaryKernel::Compare(test) => compare(a, b, test)?,
         };
         Ok(vec![out])
+    }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        match self.grad {
+            Some(rule) => rule(cx),
+            None => Err(cx.not_differentiable(self.name())),
+        }
     }
 }
 
@@ -331,14 +387,16 @@ pub static ADD: Binary = Binary::new(
     DTypeClass::Numeric,
     BinaryFns::numeric(|a, b| a + b, |a, b, _| Ok(a.wrapping_add(b)), |a, b, _| Ok(a.wrapping_add(b))),
 )
-.with(Traits::COMMUTATIVE);
+.with(Traits::COMMUTATIVE)
+    .grad(rules::add);
 /// `a - b`.
 pub static SUB: Binary = Binary::new(
     "tg.sub",
     "a - b",
     DTypeClass::Numeric,
     BinaryFns::numeric(|a, b| a - b, |a, b, _| Ok(a.wrapping_sub(b)), |a, b, _| Ok(a.wrapping_sub(b))),
-);
+)
+    .grad(rules::sub);
 /// `a * b`.
 pub static MUL: Binary = Binary::new(
     "tg.mul",
@@ -346,7 +404,8 @@ pub static MUL: Binary = Binary::new(
     DTypeClass::Numeric,
     BinaryFns::numeric(|a, b| a * b, |a, b, _| Ok(a.wrapping_mul(b)), |a, b, _| Ok(a.wrapping_mul(b))),
 )
-.with(Traits::COMMUTATIVE);
+.with(Traits::COMMUTATIVE)
+    .grad(rules::mul);
 /// `a / b`: IEEE for floats; integer division truncates toward zero, and
 /// dividing by zero is an error.
 pub static DIV: Binary = Binary::new(
@@ -358,7 +417,8 @@ pub static DIV: Binary = Binary::new(
         |a, b, _| if b == 0 { Err(divide_by_zero()) } else { Ok(a.wrapping_div(b)) },
         |a, b, _| a.checked_div(b).ok_or_else(divide_by_zero),
     ),
-);
+)
+    .grad(rules::div);
 /// `a ^ b`; for integers wrapping, with a negative exponent truncating
 /// `1 / a^-b` (0 unless `|a| = 1`; an error for `a = 0`).
 pub static POW: Binary = Binary::new(
@@ -366,7 +426,8 @@ pub static POW: Binary = Binary::new(
     "a ^ b",
     DTypeClass::Numeric,
     BinaryFns::numeric(f64::powf, pow_int, |a, b, _| Ok(wrapping_pow(a, b))),
-);
+)
+    .grad(rules::pow);
 /// The larger of a and b (NaN if either is NaN).
 pub static MAX: Binary = Binary::new(
     "tg.max",
@@ -374,7 +435,8 @@ pub static MAX: Binary = Binary::new(
     DTypeClass::Numeric,
     BinaryFns::numeric(Elem::maximum, |a, b, _| Ok(a.max(b)), |a, b, _| Ok(a.max(b))),
 )
-.with(Traits::COMMUTATIVE.union(Traits::IDEMPOTENT));
+.with(Traits::COMMUTATIVE.union(Traits::IDEMPOTENT))
+    .grad(rules::max);
 /// The smaller of a and b (NaN if either is NaN).
 pub static MIN: Binary = Binary::new(
     "tg.min",
@@ -382,7 +444,8 @@ pub static MIN: Binary = Binary::new(
     DTypeClass::Numeric,
     BinaryFns::numeric(Elem::minimum, |a, b, _| Ok(a.min(b)), |a, b, _| Ok(a.min(b))),
 )
-.with(Traits::COMMUTATIVE.union(Traits::IDEMPOTENT));
+.with(Traits::COMMUTATIVE.union(Traits::IDEMPOTENT))
+    .grad(rules::min);
 /// Remainder with the sign of the dividend (C `fmod`, ONNX `Mod` with
 /// fmod=1); an integer remainder by zero is an error.
 pub static REM: Binary = Binary::new(
@@ -394,7 +457,8 @@ pub static REM: Binary = Binary::new(
         |a, b, _| if b == 0 { Err(divide_by_zero()) } else { Ok(a.wrapping_rem(b)) },
         |a, b, _| a.checked_rem(b).ok_or_else(divide_by_zero),
     ),
-);
+)
+    .grad(rules::rem);
 /// Remainder with the sign of the divisor (Python `%`, ONNX `Mod` with
 /// fmod=0); an integer remainder by zero is an error.
 pub static MOD: Binary = Binary::new(
@@ -402,9 +466,11 @@ pub static MOD: Binary = Binary::new(
     "a - b * floor(a / b)",
     DTypeClass::Numeric,
     BinaryFns::numeric(mod_float, mod_int, |a, b, _| a.checked_rem(b).ok_or_else(divide_by_zero)),
-);
+)
+    .grad(rules::modulo);
 /// Four-quadrant arctangent of a / b.
-pub static ATAN2: Binary = Binary::new("tg.atan2", "atan2(a, b)", DTypeClass::Float, BinaryFns::float(f64::atan2));
+pub static ATAN2: Binary = Binary::new("tg.atan2", "atan2(a, b)", DTypeClass::Float, BinaryFns::float(f64::atan2))
+    .grad(rules::atan2);
 /// Logical and.
 pub static AND: Binary = Binary::new("tg.and", "logical and", DTypeClass::Bool, BinaryFns::boolean(|a, b| a & b))
     .with(Traits::COMMUTATIVE.union(Traits::IDEMPOTENT));
@@ -480,6 +546,9 @@ impl OpDef for Select {
             .map(|i| Some(if cond[bc.source(0, i)] { bc.source(1, i) } else { a.len() + bc.source(2, i) }));
         Ok(vec![Tensor::new(a.dtype(), bc.shape().to_vec(), take(&joined, picks)?)?])
     }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::select(cx)
+    }
 }
 
 /// The `tg.select` op.
@@ -502,6 +571,9 @@ impl OpDef for Cast {
     }
     fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
         Ok(vec![cx.input(0)?.cast(cx.op.dtype("to")?)])
+    }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::cast(cx)
     }
 }
 

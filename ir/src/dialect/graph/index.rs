@@ -12,6 +12,9 @@ use crate::infer::{show_dims, InferCx};
 use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, OpSpec};
 use crate::tensor::{strides, Data, Tensor};
 use crate::types::{TensorType, Type};
+use super::vjp as rules;
+use crate::diag::Diag;
+use crate::vjp::{Grads, VjpCx};
 
 /// The reductions `tg.scatter` and `tg.scatter_nd` combine duplicates with.
 const REDUCTIONS: &[&str] = &["none", "add", "mul", "max", "min"];
@@ -207,6 +210,9 @@ impl OpDef for Gather {
         shape.extend_from_slice(&data.shape()[axis + 1..]);
         Ok(vec![Tensor::new(data.dtype(), shape, take(data.data(), indices)?)?])
     }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::index::gather(cx)
+    }
 }
 
 /// The `tg.gather` op.
@@ -239,6 +245,9 @@ impl OpDef for GatherElements {
         let targets = element_targets(data, idx, axis)?;
         let picked = take(data.data(), targets.into_iter().map(Some))?;
         Ok(vec![Tensor::new(data.dtype(), idx.shape().to_vec(), picked)?])
+    }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::index::gather_elements(cx)
     }
 }
 
@@ -296,6 +305,9 @@ impl OpDef for GatherNd {
         shape.extend_from_slice(&data.shape()[b + k..]);
         Ok(vec![Tensor::new(data.dtype(), shape, take(data.data(), indices)?)?])
     }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::index::gather_nd(cx)
+    }
 }
 
 /// The `tg.gather_nd` op.
@@ -342,6 +354,9 @@ impl OpDef for Scatter {
         let pairs: Vec<(usize, usize)> = element_targets(data, idx, axis)?.into_iter().zip(0..).collect();
         let out = scatter_data(data.data(), updates.data(), &pairs, reduction)?;
         Ok(vec![Tensor::new(data.dtype(), data.shape().to_vec(), out)?])
+    }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::index::scatter_elements(cx)
     }
 }
 
@@ -395,6 +410,9 @@ impl OpDef for ScatterNd {
             starts.iter().enumerate().flat_map(|(g, &s)| (0..slice).map(move |i| (s + i, g * slice + i))).collect();
         let out = scatter_data(data.data(), updates.data(), &pairs, reduction)?;
         Ok(vec![Tensor::new(data.dtype(), data.shape().to_vec(), out)?])
+    }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::index::scatter_nd(cx)
     }
 }
 

@@ -13,6 +13,9 @@ use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, OpSpec};
 use crate::tensor::{strides, Data, Tensor};
 use crate::types::{TensorType, Type};
 use std::borrow::Cow;
+use super::vjp as rules;
+use crate::diag::Diag;
+use crate::vjp::{Grads, VjpCx};
 
 /// `tg.dot %a, %b {lhs_batch = [0], rhs_batch = [0], lhs_contract = [2], rhs_contract = [1]}`:
 /// StableHLO dot_general. Paired batch axes run in lockstep, paired
@@ -133,6 +136,9 @@ impl OpDef for Dot {
             _ => return Err(format!("operands of dtypes {} and {} cannot be multiplied", a.dtype(), b.dtype())),
         };
         Ok(vec![Tensor::new(a.dtype(), shape, data)?])
+    }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::linalg::dot(cx)
     }
 }
 
@@ -332,6 +338,9 @@ impl OpDef for Conv {
         let mut shape = vec![batch, outputs];
         shape.extend_from_slice(&geom.output);
         Ok(vec![Tensor::new(x.dtype(), shape, data)?])
+    }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::linalg::conv(cx)
     }
 }
 

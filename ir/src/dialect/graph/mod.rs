@@ -19,6 +19,7 @@ pub mod sort;
 #[cfg(test)]
 mod testing;
 pub mod value;
+pub mod vjp;
 pub mod window;
 
 use crate::op::OpRef;

@@ -10,6 +10,9 @@ use crate::infer::InferCx;
 use crate::op::{AttrKind, AttrSpec, OpDef, OpRef, OpSpec, Traits};
 use crate::tensor::{Data, Tensor};
 use crate::types::{TensorType, Type};
+use super::vjp::reduce as rules;
+use crate::diag::Diag;
+use crate::vjp::{Grads, VjpCx};
 
 /// The dims left after reducing `axes` (already normalised): dropped, or
 /// kept as size 1 when `keepdims`.
@@ -83,6 +86,14 @@ impl OpDef for Reduce {
             x.shape().iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &n)| n).collect()
         };
         Ok(vec![Tensor::new(x.dtype(), shape, data)?])
+    }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        let kind = match self.combine {
+            Combine::Sum => rules::Reduction::Sum,
+            Combine::Prod => rules::Reduction::Prod,
+            Combine::Max | Combine::Min => rules::Reduction::Extremum,
+        };
+        rules::reduce(cx, kind)
     }
 }
 
@@ -237,6 +248,12 @@ impl OpDef for Cumulative {
             d => map_elements!(d, v => running(v, split, flags, self.combine, x.dtype())),
         };
         Ok(vec![Tensor::new(x.dtype(), x.shape().to_vec(), data)?])
+    }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        match self.combine {
+            Combine::Sum => rules::cumsum(cx),
+            _ => Err(cx.not_differentiable(self.name())),
+        }
     }
 }
 

@@ -11,6 +11,9 @@ use crate::infer::{same_dtype, show_dims, InferCx};
 use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, OpSpec, Traits};
 use crate::tensor::{strides, Tensor};
 use crate::types::{TensorType, Type};
+use super::vjp as rules;
+use crate::diag::Diag;
+use crate::vjp::{Grads, VjpCx};
 
 /// The one size two dims that must agree stand for: the known one where the
 /// other is `?`; `None` when both are named and differ.
@@ -77,6 +80,9 @@ impl OpDef for BroadcastTo {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(vec![broadcast_to(x, &sizes)?])
     }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::shape::broadcast_to(cx)
+    }
 }
 
 /// The `tg.broadcast_to` op.
@@ -136,6 +142,9 @@ impl OpDef for Reshape {
         };
         let shape = sizes.into_iter().map(|s| s.unwrap_or(fill)).collect();
         Ok(vec![x.reshaped(shape)?])
+    }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::shape::reshape(cx)
     }
 }
 
@@ -197,6 +206,9 @@ impl OpDef for Transpose {
         let shape: Vec<usize> = order.iter().map(|&a| x.shape()[a]).collect();
         let data = map_elements!(x.data(), v => permute(v, x.shape(), &order)?.into_owned());
         Ok(vec![Tensor::new(x.dtype(), shape, data)?])
+    }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::shape::transpose(cx)
     }
 }
 
@@ -320,6 +332,9 @@ impl OpDef for Slice {
         }
         Ok(vec![rearrange(x, &axes)?])
     }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::shape::slice(cx)
+    }
 }
 
 /// The `tg.slice` op.
@@ -425,6 +440,9 @@ impl OpDef for Pad {
         let shape = axes.iter().map(Vec::len).collect();
         Ok(vec![Tensor::new(x.dtype(), shape, data)?])
     }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::shape::pad(cx)
+    }
 }
 
 /// The `tg.pad` op.
@@ -506,6 +524,9 @@ impl OpDef for Concat {
             .flat_map(|o| chunks.iter().flat_map(move |&(base, len)| (0..len).map(move |j| Some(base + o * len + j))));
         Ok(vec![Tensor::new(first.dtype(), shape, take(&joined, indices)?)?])
     }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::shape::concat(cx)
+    }
 }
 
 /// The `tg.concat` op.
@@ -542,6 +563,9 @@ impl OpDef for Reverse {
             })
             .collect();
         Ok(vec![rearrange(x, &axes)?])
+    }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::shape::reverse(cx)
     }
 }
 

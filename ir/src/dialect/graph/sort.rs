@@ -10,6 +10,9 @@ use crate::infer::{normalize_axis, InferCx};
 use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, OpSpec};
 use crate::tensor::{Data, Tensor};
 use crate::types::{TensorType, Type};
+use super::vjp as rules;
+use crate::diag::Diag;
+use crate::vjp::{Grads, VjpCx};
 
 /// The two results of a sort: values of `values`'s type and `i64` indices.
 fn values_and_indices(values: TensorType) -> Vec<Type> {
@@ -98,6 +101,9 @@ impl OpDef for Sort {
         let axis = axis_or_last(&cx.op, x.rank())?;
         sorted_lanes(x, axis, cx.op.bool_or("descending", false)?, x.shape()[axis])
     }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::index::sorted(cx)
+    }
 }
 
 /// The `tg.sort` op.
@@ -145,6 +151,9 @@ impl OpDef for TopK {
         let k = cx.op.int("k")?;
         let k = usize::try_from(k).map_err(|_| format!("k must be >= 0, got {k}"))?;
         sorted_lanes(x, axis, cx.op.bool_or("largest", true)?, k)
+    }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::index::sorted(cx)
     }
 }
 

@@ -11,6 +11,9 @@ use crate::op::{AttrKind, AttrSpec, OpDef, OpRef, OpSpec};
 use crate::tensor::{Data, Tensor};
 use crate::types::{TensorType, Type};
 use std::borrow::Cow;
+use super::vjp as rules;
+use crate::diag::Diag;
+use crate::vjp::{Grads, VjpCx};
 
 /// How a window slides along one axis.
 #[derive(Copy, Clone, Debug)]
@@ -171,6 +174,9 @@ impl OpDef for ReduceWindow {
             d => map_elements!(d, v => pool(v, &mut shape, &windows, combine, x.dtype())?),
         };
         Ok(vec![Tensor::new(x.dtype(), shape, data)?])
+    }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::window::reduce_window(cx)
     }
 }
 
