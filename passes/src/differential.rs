@@ -1,15 +1,26 @@
-//! Support for differential tests of everything below the graph dialect
-//! (the kernel interpreter here, the JIT in `tessera-codegen`): parsing and
-//! lowering a module, pseudo-random inputs with symbols bound, and
-//! comparing outputs with the reference evaluator's within a stated
-//! tolerance. Compiled for this crate's tests and, with the `testing`
-//! feature, for other crates' tests.
+//! Differential tests of everything below the graph dialect: one set of
+//! cases ([`cases`], data: a module's text, the functions to run, the
+//! symbol bindings or inputs, the tolerance), run on every [`Runtime`] (the
+//! kernel interpreter here, the JIT in `tessera-codegen`) against the
+//! reference evaluator by [`check_family`], one `#[test]` per family as
+//! [`differential_tests!`](crate::differential_tests) stamps them; and what
+//! runtime-specific tests share (parsing, lowering, pseudo-random inputs,
+//! comparison within a stated tolerance). Compiled for this crate's tests
+//! and, with the `testing` feature, for other crates' tests.
+
+mod case;
+pub mod cases;
+mod rng;
+mod runtime;
+
+pub use case::{Case, Check, Inputs};
+pub use rng::Rng;
+pub use runtime::{check_family, Family, Math, Runtime};
 
 use crate::{PassManager, Pipeline};
 use tessera_ir::parse::parse_module;
 use tessera_ir::tensor::{allclose, Tensor};
 use tessera_ir::verify::VerifiedModule;
-use tessera_ir::{DType, Dim, Func, TensorType};
 
 /// How close results must be to the reference.
 #[derive(Copy, Clone, Debug)]
@@ -32,66 +43,14 @@ pub const F32_SUM: Tol = Tol::Close { rtol: 1e-5, atol: 1e-4 };
 /// Several ways of binding a function's symbols, each checked in turn.
 pub type Each<'a> = &'a [&'a [(&'a str, i64)]];
 
+/// No symbols to bind: one run.
+pub const NONE: Each = &[&[]];
+
 /// Symbol `N` bound to 1, then to 5.
 pub const N1_N5: Each = &[&[("N", 1)], &[("N", 5)]];
 
 /// Symbol `N` bound to 1, 5 and 0 (empty).
 pub const N1_N5_N0: Each = &[&[("N", 1)], &[("N", 5)], &[("N", 0)]];
-
-/// A deterministic pseudo-random source (splitmix64).
-pub struct Rng(pub u64);
-
-impl Rng {
-    /// A source seeded from the symbol bindings, so each binding gets its own inputs.
-    pub fn for_bindings(bindings: &[(&str, i64)]) -> Rng {
-        Rng(bindings.iter().fold(7, |h, (_, v)| h * 31 + *v as u64))
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[lo, hi)`.
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// A value of `dtype`: floats in [-3, 3], integers in ±[1, 9] (never 0,
-    /// so integer division is defined; unsigned ones positive), bools either way.
-    fn value(&mut self, dtype: DType) -> f64 {
-        let magnitude = 1.0 + (self.next() % 9) as f64;
-        match dtype {
-            DType::I1 => (self.next() % 2) as f64,
-            d if d.is_float() => self.uniform(-3.0, 3.0),
-            d if d.is_signed_int() && self.next().is_multiple_of(2) => -magnitude,
-            _ => magnitude,
-        }
-    }
-
-    /// A tensor of type `t` with its symbols bound by `bindings`.
-    pub fn tensor(&mut self, t: &TensorType, bindings: &[(&str, i64)]) -> Tensor {
-        let shape: Vec<usize> = t.dims.iter().map(|d| size(d, bindings)).collect();
-        let n = shape.iter().product();
-        let values: Vec<f64> = (0..n).map(|_| self.value(t.dtype)).collect();
-        Tensor::convert_f64(t.dtype, shape, &values).unwrap()
-    }
-
-    /// One input per argument of `func`, with symbols bound by `bindings`.
-    pub fn inputs(&mut self, func: &Func, bindings: &[(&str, i64)]) -> Vec<Tensor> {
-        func.arg_types().iter().map(|t| self.tensor(t.as_tensor().unwrap(), bindings)).collect()
-    }
-}
-
-/// The size of `d` with symbols bound by `bindings`.
-fn size(d: &Dim, bindings: &[(&str, i64)]) -> usize {
-    let e = d.expr().unwrap_or_else(|| panic!("a test input has dim {d}"));
-    let value = e.substitute(&|s| bindings.iter().find(|(n, _)| *n == s.as_str()).map(|(_, v)| *v));
-    value.as_constant().unwrap_or_else(|| panic!("dim {d} is not bound by {bindings:?}")) as usize
-}
 
 /// Parses and verifies `src`, panicking with the rendered diagnostics.
 pub fn verified(src: &str) -> VerifiedModule {

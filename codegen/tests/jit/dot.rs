@@ -4,7 +4,7 @@
 //! axes in and out of place (copied when not a run), several contracting
 //! axes, empty dims, f32 and f64, on 1, 2 and 3 threads.
 
-use crate::harness::{lower, verified, Compiled, Tol};
+use crate::harness::{lower, verified, Compiled, Tol, F32_SUM};
 use crate::parallel::with_threads;
 use tessera_codegen::{emit_llvm_ir, IrStage};
 
@@ -96,6 +96,15 @@ func @vector(%a: tensor<K x f32>, %b: tensor<K x f32>) -> tensor<f32> {
     for k in [0, 1, 7, 257] {
         c.check("vector", &[("K", k)], F32_DOT);
     }
+}
+
+#[test]
+fn a_larger_dot() {
+    let src = "func @mm(%a: tensor<64x96xf32>, %b: tensor<96x80xf32>) -> tensor<64x80xf32> {
+  %d = tg.dot %a, %b {lhs_contract = [1], rhs_contract = [0]}
+  tg.return %d
+}";
+    Compiled::new(src).check("mm", &[], F32_SUM);
 }
 
 #[test]

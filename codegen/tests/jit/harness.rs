@@ -1,17 +1,36 @@
-//! What the differential tests share: parsing and lowering a graph module,
-//! compiling it, pseudo-random inputs, and comparing the JIT's outputs with
-//! the reference evaluator's within a stated tolerance.
+//! What the JIT's tests share: the JIT as a differential runtime (for the
+//! shared cases, [`crate::cases`]), compiling a lowered module, and
+//! comparing the JIT's outputs with the reference evaluator's on inputs a
+//! JIT-only test chooses.
 
-pub use tessera_passes::differential::{lower, verified, Each, Tol, F32_SUM, N1_N5, N1_N5_N0};
+pub use tessera_passes::differential::{lower, verified, Tol, F32_SUM};
 use tessera_codegen::JitModule;
 use tessera_ir::tensor::Tensor;
 use tessera_ir::verify::VerifiedModule;
-use tessera_passes::differential::{assert_same, Rng};
+use tessera_ir::Diag;
+use tessera_passes::differential::{assert_same, Math, Rng, Runtime};
 use tessera_passes::Evaluator;
 
 /// The JIT compilation of kernel module `m`, panicking with the diagnostics.
 pub fn compile(m: &VerifiedModule) -> JitModule {
     JitModule::compile(m).unwrap_or_else(|d| panic!("{}", d.render(&Default::default())))
+}
+
+/// The JIT as a differential runtime: each case compiled once.
+pub struct Jit;
+
+impl Runtime for Jit {
+    const NAME: &'static str = "JIT";
+    const MATH: Math = Math::Native;
+    type Loaded<'m> = JitModule;
+
+    fn load(lowered: &VerifiedModule) -> JitModule {
+        compile(lowered)
+    }
+
+    fn run(loaded: &JitModule, func: &str, inputs: &[Tensor]) -> Result<Vec<Tensor>, Diag> {
+        loaded.run(func, inputs)
+    }
 }
 
 /// A graph module, lowered and compiled, to compare function by function.
@@ -47,24 +66,4 @@ impl Compiled {
         let shown = || format!("actual {actual:?}\nexpected {expected:?}");
         assert_same(name, what, &actual, &expected, tol, &shown);
     }
-}
-
-/// Checks every function of `src` named in `cases` for each of its bindings.
-pub fn check_all(src: &str, cases: &[(&str, Each, Tol)]) {
-    let c = Compiled::new(src);
-    for (name, each, tol) in cases {
-        for bindings in *each {
-            c.check(name, bindings, *tol);
-        }
-    }
-}
-
-/// Checks function `name` of `src` for each binding in `each`.
-pub fn check_each(src: &str, name: &str, each: Each, tol: Tol) {
-    check_all(src, &[(name, each, tol)]);
-}
-
-/// Checks function `name` of `src`, which has no symbols.
-pub fn check(src: &str, name: &str, tol: Tol) {
-    check_each(src, name, &[&[]], tol);
 }

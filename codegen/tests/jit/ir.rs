@@ -1,23 +1,15 @@
-//! The LLVM IR itself: a golden snapshot of one small fused kernel as
-//! translated (the same on every machine), and what the optimiser makes of
-//! such kernels on this one (vectorised loops).
+//! The LLVM IR itself: a golden snapshot of one small fused kernel (the
+//! shared cases' `relu_affine`) as translated (the same on every machine),
+//! and what the optimiser makes of such kernels on this one (vectorised
+//! loops).
 
 use crate::harness::{lower, verified};
 use tessera_codegen::{emit_llvm_ir, IrStage};
-
-/// `relu(x * w + b)` over a symbolic batch: one fused, parallel loop nest.
-const RELU_AFFINE: &str =
-    "func @relu_affine(%x: tensor<N x 17 x f32>, %w: tensor<17xf32>, %b: tensor<1x17xf32>) -> tensor<N x 17 x f32> {
-  %zero = tg.constant {value = dense<0.0> : tensor<f32>}
-  %0 = tg.mul %x, %w
-  %1 = tg.add %0, %b
-  %2 = tg.max %1, %zero
-  tg.return %2
-}";
+use tessera_passes::differential::cases::fusion::relu_affine;
 
 #[test]
 fn translated_ir_of_a_fused_kernel() {
-    let ir = emit_llvm_ir(&lower(&verified(RELU_AFFINE)), IrStage::Translated).unwrap();
+    let ir = emit_llvm_ir(&lower(&verified(&relu_affine("relu_affine", "f32"))), IrStage::Translated).unwrap();
     insta::assert_snapshot!("relu_affine", ir);
 }
 
@@ -28,7 +20,7 @@ fn parallel_loops_vectorise() {
   %1 = tg.add %0, %y
   tg.return %1
 }";
-    for src in [RELU_AFFINE, contiguous] {
+    for src in [&relu_affine("relu_affine", "f32"), contiguous] {
         let ir = emit_llvm_ir(&lower(&verified(src)), IrStage::Optimized).unwrap();
         assert!(ir.contains("\"llvm.loop.isvectorized\""), "not vectorised:\n{ir}");
         assert!(ir.contains("x float>"), "no float vectors:\n{ir}");

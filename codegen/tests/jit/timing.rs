@@ -25,7 +25,7 @@ fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 }
 
 /// `src` parsed with every parameter given pseudo-random values, verified.
-fn with_random_params(src: &str) -> VerifiedModule {
+pub(crate) fn with_random_params(src: &str) -> VerifiedModule {
     let mut m = parse_module(src, "timing.tir").unwrap_or_else(|d| panic!("{}", d.render(&Default::default())));
     let mut rng = Rng(42);
     for p in &mut m.params {

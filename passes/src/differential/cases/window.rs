@@ -1,15 +1,17 @@
-//! Sliding windows: convolutions of every geometry (padding that grows,
-//! crops or holds the whole window, strides, dilations, input dilation,
-//! groups, 1 to 3 spatial dims) and pooling of every kind, in f32, f64,
-//! f16 and integers, with a symbolic batch bound to 1, 5 and 0.
+//! Sliding windows (`tg.conv`, `tg.reduce_window`): every padding
+//! (growing, cropping, windows wholly in the padding), stride, dilation,
+//! input dilation and grouping, in 1 to 3 spatial dims, f32, f64, f16 and
+//! integers, with a symbolic batch bound to 1, 5 and 0.
 
-use crate::harness::{check_all, Tol, F32_SUM, N1_N5_N0};
+use crate::differential::{Case, Math, Tol, F32_SUM, N1_N5_N0, NONE};
 
 /// f16 results: accumulated in f32 where the reference uses f64, both rounded once.
 const F16: Tol = Tol::Close { rtol: 2e-3, atol: 2e-3 };
 
-#[test]
-fn convolutions_of_every_geometry() {
+/// Convolutions of every geometry in f32; depthwise, 1-d and cropping ones
+/// in f64 and integers (exact); f16; a fused bias-and-relu epilogue over a
+/// transposed weight; a computed input (`@materialised`).
+pub fn convolutions_of_every_geometry(math: Math) -> Vec<Case> {
     let src = "func @conv2d(%x: tensor<N x 3 x 7 x 7 x f32>, %w: tensor<5x3x3x3xf32>) -> tensor<N x 5 x 7 x 7 x f32> {
   %y = tg.conv %x, %w {pad_low = [1, 1], pad_high = [1, 1]}
   tg.return %y
@@ -61,31 +63,42 @@ func @epilogue(%x: tensor<N x 2 x 5 x 5 x f32>, %wt: tensor<3x3x2x4xf32>, %b: te
   %y = tg.add %c, %b
   %r = tg.max %y, %zero
   tg.return %r
+}
+func @materialised(%x: tensor<1x2x5x5xf64>, %wt: tensor<3x3x2x4xf64>) -> tensor<1x4x3x3xf64> {
+  %e = tg.exp %x
+  %w = tg.transpose %wt {perm = [3, 2, 0, 1]}
+  %y = tg.conv %e, %w
+  tg.return %y
 }";
-    let none: &[&[(&str, i64)]] = &[&[]];
-    check_all(
-        src,
-        &[
-            ("conv2d", N1_N5_N0, F32_SUM),
-            ("strided", N1_N5_N0, F32_SUM),
-            ("grouped", none, F32_SUM),
-            ("conv3d", none, F32_SUM),
-            ("transposed", none, F32_SUM),
-            ("tiny", none, F32_SUM),
-            ("no_channels", none, Tol::Exact),
-            ("depthwise", N1_N5_N0, Tol::Exact),
-            ("conv1d", none, Tol::Exact),
-            ("crop", none, Tol::Exact),
-            ("half", none, F16),
-            ("epilogue", N1_N5_N0, F32_SUM),
-        ],
-    );
+    let f64_sum = math.or_exact(Tol::Close { rtol: 1e-12, atol: 1e-12 });
+    let checks: [(&str, _, Tol); 13] = [
+        ("conv2d", N1_N5_N0, F32_SUM),
+        ("strided", N1_N5_N0, F32_SUM),
+        ("grouped", NONE, F32_SUM),
+        ("conv3d", NONE, F32_SUM),
+        ("transposed", NONE, F32_SUM),
+        ("tiny", NONE, F32_SUM),
+        ("no_channels", NONE, Tol::Exact),
+        ("depthwise", N1_N5_N0, Tol::Exact),
+        ("conv1d", NONE, Tol::Exact),
+        ("crop", NONE, Tol::Exact),
+        ("half", NONE, F16),
+        ("epilogue", N1_N5_N0, F32_SUM),
+        ("materialised", NONE, f64_sum),
+    ];
+    vec![checks.into_iter().fold(Case::new("window/conv", src), |case, (name, each, tol)| case.each(name, each, tol))]
 }
 
-#[test]
-fn pooling_of_every_kind_and_padding() {
+/// Max, sum, min and average pooling: padded, strided, dilated, global,
+/// windows wholly in the padding, along the first axis, in f16; average
+/// pooling of a computed value as a sum and a division (`@average`).
+pub fn pooling_of_every_kind_and_padding(_: Math) -> Vec<Case> {
     let src = "func @maxpool(%x: tensor<N x 3 x 7 x 7 x f32>) -> tensor<N x 3 x 4 x 4 x f32> {
   %y = tg.reduce_window %x {kind = \"max\", window = [1, 1, 3, 3], strides = [1, 1, 2, 2], pad_low = [0, 0, 1, 1], pad_high = [0, 0, 1, 1]}
+  tg.return %y
+}
+func @sumpool(%x: tensor<N x 2 x 17 x f32>) -> tensor<N x 2 x 17 x f32> {
+  %y = tg.reduce_window %x {kind = \"sum\", window = [1, 1, 3], pad_low = [0, 0, 1], pad_high = [0, 0, 1]}
   tg.return %y
 }
 func @avgpool(%x: tensor<N x 2 x 17 x f32>) -> tensor<N x 2 x 17 x f32> {
@@ -113,18 +126,24 @@ func @first_axis(%x: tensor<7x3xu8>) -> tensor<3x3xu8> {
 func @half(%x: tensor<7x7xf16>) -> tensor<6x6xf16> {
   %y = tg.reduce_window %x {kind = \"sum\", window = [2, 2]}
   tg.return %y
+}
+func @average(%x: tensor<N x 3 x 7 x 7 x f32>) -> tensor<N x 3 x 3 x 3 x f32> {
+  %r = tg.max %x, %x
+  %s = tg.reduce_window %r {kind = \"sum\", window = [1, 1, 2, 2], strides = [1, 1, 2, 2]}
+  %n = tg.constant {value = dense<4.0> : tensor<f32>}
+  %a = tg.div %s, %n
+  tg.return %a
 }";
-    let none: &[&[(&str, i64)]] = &[&[]];
-    check_all(
-        src,
-        &[
-            ("maxpool", N1_N5_N0, Tol::Exact),
-            ("avgpool", N1_N5_N0, F32_SUM),
-            ("dilated", none, Tol::Exact),
-            ("global", none, Tol::Close { rtol: 1e-12, atol: 1e-12 }),
-            ("in_padding", none, Tol::Exact),
-            ("first_axis", none, Tol::Exact),
-            ("half", none, F16),
-        ],
-    );
+    let checks: [(&str, _, Tol); 9] = [
+        ("maxpool", N1_N5_N0, Tol::Exact),
+        ("sumpool", N1_N5_N0, F32_SUM),
+        ("avgpool", N1_N5_N0, F32_SUM),
+        ("dilated", NONE, Tol::Exact),
+        ("global", NONE, Tol::Close { rtol: 1e-12, atol: 1e-12 }),
+        ("in_padding", NONE, Tol::Exact),
+        ("first_axis", NONE, Tol::Exact),
+        ("half", NONE, F16),
+        ("average", N1_N5_N0, F32_SUM),
+    ];
+    vec![checks.into_iter().fold(Case::new("window/pool", src), |case, (name, each, tol)| case.each(name, each, tol))]
 }
