@@ -9,7 +9,7 @@ use tessera_ir::verify::VerifiedModule;
 use tessera_passes::{PassManager, Pipeline};
 
 /// The passes from graph functions to kernel functions.
-pub const LOWERING: &str = "canonicalize,cse,dce,lower-to-kernel";
+pub const LOWERING: &str = "canonicalize,cse,dce,lower-to-kernel,plan-memory";
 
 /// How a model executes.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

@@ -10,7 +10,12 @@
 //! returns the outputs in order.
 //!
 //! Memory is a list of buffers addressed by handle; a buffer value is a
-//! handle, so two values may name the same memory. Indices are `i64`;
+//! handle, so two values may name the same memory. A `k.view` gets a
+//! buffer of its own, remembered as lying at its offset in its arena: each
+//! store through a view claims the bytes it writes, and a load through a
+//! view whose bytes another view has claimed since is an error, so a
+//! memory plan that lets two live temporaries share bytes fails the tests
+//! even though the interpreter keeps their elements apart. Indices are `i64`;
 //! scalars are rank-0 [`Tensor`]s, computed by the graph op that `k.apply`
 //! names (`tg.cast` for `k.cast` and `k.index_cast`, `tg.bitcast` for
 //! `k.bitcast`), with that op's own evaluation hook. The interpreter is
@@ -115,6 +120,11 @@ struct Machine<'m> {
     /// The buffer of each `k.param` symbol and `k.buffer_constant` op, made on first use.
     params: HashMap<String, usize>,
     constants: HashMap<OpId, usize>,
+    /// The arena and byte offset of each `k.view`'s buffer, by handle.
+    views: HashMap<usize, (usize, usize)>,
+    /// For each arena (by handle), the buffer whose store last wrote each
+    /// byte (its handle plus one; 0 for none).
+    owners: HashMap<usize, Vec<usize>>,
 }
 
 impl<'m> Machine<'m> {
@@ -132,6 +142,8 @@ impl<'m> Machine<'m> {
             bindings: Bindings::default(),
             params: HashMap::new(),
             constants: HashMap::new(),
+            views: HashMap::new(),
+            owners: HashMap::new(),
         }
     }
 
@@ -290,6 +302,14 @@ impl<'m> Machine<'m> {
                         self.shown(data.operands[0], b)
                     )));
                 }
+                if let Some(other) = self.clobbered(b, flat) {
+                    let at = tessera_ir::tensor::unravel(flat, &buf.shape);
+                    return Err(fail(format!(
+                        "reads element {at:?} of the view {}, whose bytes a store through another view ({}) overwrote",
+                        self.shown(data.operands[0], b),
+                        self.buffers[other].shape.iter().map(ToString::to_string).collect::<Vec<_>>().join("x")
+                    )));
+                }
                 Val::Scalar(Tensor::new(buf.dtype, Vec::new(), element(&buf.data, flat)).map_err(fail)?)
             }
             KernelOp::Store => {
@@ -308,6 +328,7 @@ impl<'m> Machine<'m> {
                 if let Some(w) = &mut buf.written {
                     w[flat] = true;
                 }
+                self.claim(b, flat);
                 return Ok(());
             }
             KernelOp::Constant => {
@@ -351,7 +372,18 @@ impl<'m> Machine<'m> {
                 let j = j.filter(|j| (0..n).contains(j));
                 Val::Index(j.ok_or_else(|| fail(format!("index {v} is out of range for axis {axis} of size {n}")))?)
             }
+            KernelOp::View => Val::Buffer(self.view(op)?),
             KernelOp::For => return self.run_for(op),
+            KernelOp::If => {
+                let cond = self.scalar(op, data.operands[0])?.to_i64s()[0] != 0;
+                let region = data.regions.get(if cond { 0 } else { 1 });
+                let Some(&block) = region.and_then(|&r| func.region(r).blocks.first()) else {
+                    return Err(fail("a branch has no block (invalid IR)".into()));
+                };
+                self.run_block(block, Vec::new())?;
+                return Ok(());
+            }
+            KernelOp::While => return self.run_while(op),
             KernelOp::Matmul => return self.matmul(op),
         };
         if let Some(r) = result {
@@ -392,6 +424,85 @@ impl<'m> Machine<'m> {
             self.set(r, v);
         }
         Ok(())
+    }
+
+    /// Runs a `k.while`: the body, on the carried values, while the flag holds.
+    fn run_while(&mut self, op: OpId) -> Result<(), Failure> {
+        let func = self.func;
+        let data = func.op(op);
+        let Some(&body) = data.regions.first().and_then(|&r| func.region(r).blocks.first()) else {
+            return Err(Failure::Op(op, "the loop has no body (invalid IR)".into()));
+        };
+        let mut go = self.scalar(op, data.operands[0])?.to_i64s()[0] != 0;
+        let mut carried =
+            data.operands[1..].iter().map(|&v| self.get(op, v).cloned()).collect::<Result<Vec<_>, _>>()?;
+        while go {
+            let mut yields = self.run_block(body, carried)?.into_iter();
+            go = match yields.next() {
+                Some(Val::Scalar(flag)) => flag.to_i64s()[0] != 0,
+                _ => return Err(Failure::Op(op, "the body does not yield a flag first (invalid IR)".into())),
+            };
+            carried = yields.collect();
+        }
+        for (&r, v) in data.results.iter().zip(carried) {
+            self.set(r, v);
+        }
+        Ok(())
+    }
+
+    /// A `k.view`: a new buffer of its type, its elements undefined,
+    /// remembered as lying in the arena from its byte offset on (which must
+    /// be aligned to its dtype and fit).
+    fn view(&mut self, op: OpId) -> Result<usize, Failure> {
+        let func = self.func;
+        let data = func.op(op);
+        let fail = |msg: String| Failure::Op(op, msg);
+        let arena = self.buffer(op, data.operands[0])?;
+        let offset = self.index(op, data.operands[1])?;
+        let Some(Type::Buffer(t)) = data.results.first().map(|&r| func.ty(r)) else {
+            return Err(fail("the result is not a buffer (invalid IR)".into()));
+        };
+        let shape = t.dims.iter().map(|d| self.size(d)).collect::<Result<Vec<_>, _>>().map_err(&fail)?;
+        let bytes = shape.iter().product::<usize>() * t.dtype.size_bytes();
+        let arena_bytes = self.buffers[arena].shape.iter().product::<usize>();
+        let size = t.dtype.size_bytes() as i64;
+        if offset < 0 || offset % size != 0 || offset as usize + bytes > arena_bytes {
+            return Err(fail(format!(
+                "a view of {bytes} byte(s) at offset {offset} does not fit, aligned to {size}, in an arena of {arena_bytes} byte(s)"
+            )));
+        }
+        self.buffers.push(Buffer::undefined(t.dtype, shape));
+        let handle = self.buffers.len() - 1;
+        self.views.insert(handle, (arena, offset as usize));
+        self.owners.entry(arena).or_insert_with(|| vec![0; arena_bytes]);
+        Ok(handle)
+    }
+
+    /// The bytes element `flat` of buffer `b` occupies in its arena, when
+    /// `b` is a view: the arena's handle and the byte range.
+    fn arena_bytes(&self, b: usize, flat: usize) -> Option<(usize, std::ops::Range<usize>)> {
+        let &(arena, offset) = self.views.get(&b)?;
+        let size = self.buffers[b].dtype.size_bytes();
+        let start = offset + flat * size;
+        Some((arena, start..start + size))
+    }
+
+    /// Records that a store through buffer `b` wrote element `flat` (when
+    /// `b` is a view, its bytes in the arena now belong to `b`).
+    fn claim(&mut self, b: usize, flat: usize) {
+        if let Some((arena, bytes)) = self.arena_bytes(b, flat) {
+            if let Some(owners) = self.owners.get_mut(&arena) {
+                owners[bytes].fill(b + 1);
+            }
+        }
+    }
+
+    /// The other view whose store overwrote a byte of element `flat` of
+    /// view `b` since `b` wrote it, if any.
+    fn clobbered(&self, b: usize, flat: usize) -> Option<usize> {
+        let (arena, bytes) = self.arena_bytes(b, flat)?;
+        let owners = self.owners.get(&arena)?;
+        owners[bytes].iter().find(|&&o| o != 0 && o != b + 1).map(|&o| o - 1)
     }
 
     /// The row-major position of the element at `indices` in buffer `b`

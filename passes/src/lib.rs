@@ -33,6 +33,7 @@ pub mod kernel_eval;
 mod kernel_eval_tests;
 pub mod lower;
 pub mod manager;
+pub mod plan_memory;
 pub mod rewrite;
 pub mod shape_infer;
 pub mod train;

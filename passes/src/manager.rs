@@ -7,6 +7,7 @@ use crate::canonicalize::CANONICALIZE;
 use crate::cse::CSE;
 use crate::dce::DCE;
 use crate::lower::LOWER_TO_KERNEL;
+use crate::plan_memory::PLAN_MEMORY;
 use crate::shape_infer::{SHAPE_INFER, SPECIALIZE};
 use std::cell::RefCell;
 use std::fmt;
@@ -44,7 +45,7 @@ pub trait Pass: Send + Sync {
 }
 
 /// Every registered pass, by name.
-static REGISTRY: &[&dyn Pass] = &[&CANONICALIZE, &CSE, &DCE, &LOWER_TO_KERNEL, &SHAPE_INFER, &SPECIALIZE];
+static REGISTRY: &[&dyn Pass] = &[&CANONICALIZE, &CSE, &DCE, &LOWER_TO_KERNEL, &PLAN_MEMORY, &SHAPE_INFER, &SPECIALIZE];
 
 /// Every registered pass, sorted by name.
 pub fn registered() -> &'static [&'static dyn Pass] {

@@ -386,6 +386,38 @@ impl<'a> Lowerer<'a> {
         Ok(self.func.op(op).results.clone())
     }
 
+    /// A new region of one block taking `arg_types`, whose ops `body` emits
+    /// (given the block's arguments) before the `tg.yield` of the values
+    /// it returns; for a `k.for`, `k.if` or `k.while` emitted next.
+    pub(crate) fn region(
+        &mut self,
+        arg_types: &[Type],
+        body: impl FnOnce(&mut Lowerer<'a>, &[ValueId]) -> Result<Vec<ValueId>, Diag>,
+    ) -> Result<RegionId, Diag> {
+        let region = self.func.new_region();
+        let block = self.func.new_block(region, arg_types);
+        let args = self.func.block(block).args.clone();
+        let outer = std::mem::replace(&mut self.ip, InsertPoint::End(block));
+        let yields = body(self, &args);
+        let done = yields.and_then(|y| self.emit(&YIELD, &y, Attrs::new(), Vec::new()));
+        self.ip = outer;
+        done.map(|_| region)
+    }
+
+    /// Writes every element of graph value `v` into kernel buffer `dest`,
+    /// at `prefix` followed by the element's indices (a slice of `dest`
+    /// when `prefix` is not empty).
+    pub(crate) fn copy_into(&mut self, v: ValueId, dest: ValueId, prefix: &[ValueId]) -> Result<(), Diag> {
+        let bounds = self.extents(&self.tensor(v)?.dims)?;
+        self.nest(&bounds, true, "i", Vec::new(), &mut |l, ivs, _| {
+            let e = l.element(v, ivs)?;
+            let at: Vec<ValueId> = prefix.iter().chain(ivs).copied().collect();
+            l.store(e, dest, &at)?;
+            Ok(Vec::new())
+        })?;
+        Ok(())
+    }
+
     /// The element of graph value `v` at `idx` (one index per axis): a load
     /// from its buffer, its scalar, or, when its producer was fused into
     /// this reader, that producer's element computed here.

@@ -31,10 +31,20 @@
 //!   equal) or a read-only constant buffer, and `tg.param` the parameter's
 //!   read-only buffer, made once at the entry (`value.rs`).
 //!
-//! Any other op (`tg.call`, `tg.if`, `tg.loop`) stops the
-//! pass with an error naming it: nothing falls back to the reference
-//! evaluator. Every value must have static or symbolic dims (`?` dims are
-//! refused: shape inference or `specialize` resolves them first). A
+//! - `tg.if` becomes a `k.if` whose branches write the results' buffers,
+//!   and `tg.loop` a `k.for` over the iterations when their number is
+//!   known (a constant trip count, a condition that stays true) or else a
+//!   `k.while` carrying the iteration and the condition; each carried
+//!   tensor lives in one buffer (the result's), updated at the end of each
+//!   iteration from the values the body yields, and each scan output is
+//!   written at the iteration's slice (`control.rs`);
+//! - `tg.call` is inlined before anything is lowered (`inline.rs`).
+//!
+//! Nothing falls back to the reference evaluator: an op without a rule
+//! stops the pass with an error naming it. Every value must have static
+//! or symbolic dims (`?` dims are refused: shape inference or `specialize`
+//! resolves them first; the stacked scan outputs of a `tg.loop` whose
+//! iteration count is known get it as their length here). A
 //! gather whose result nothing reads, or whose reader reads only some of
 //! its elements, does not check the indices it does not read.
 //!
@@ -47,7 +57,7 @@
 //! **Fusion.** A value is computed inline by its reader, with no buffer of
 //! its own, when all of these hold: its producer computes elements (an
 //! `Element` or `Remap` rule), it has exactly one use, that use is by a
-//! lowered op (not the `tg.return`), and
+//! lowered op (not the `tg.return` or a `tg.yield`) in the same block, and
 //! either the reader reads each of its elements at most once or the
 //! producer only moves elements (a remap, which repeats no arithmetic when
 //! inlined). "At most once" holds for readers that do not broadcast it and
@@ -62,19 +72,22 @@
 //! their accumulator and are sequential. Values nothing uses are not
 //! computed at all.
 
+mod control;
+#[cfg(test)]
+mod control_tests;
 mod conv;
+mod conv_gemm;
 mod elementwise;
 mod emit;
 mod gather;
 #[cfg(test)]
 mod gather_tests;
+pub mod inline;
 mod layout;
 mod linalg;
 mod reduce;
 mod rules;
 mod scan;
-#[cfg(test)]
-mod scan_tests;
 mod sort;
 #[cfg(test)]
 mod tests;
@@ -91,7 +104,7 @@ use tessera_ir::attr::Attrs;
 use tessera_ir::dialect::graph::control::RETURN;
 use tessera_ir::dialect::kernel;
 use tessera_ir::infer::SymbolTable;
-use tessera_ir::{Diag, Diags, Dim, Func, Module, OpId, Traits, Type, ValueId};
+use tessera_ir::{BlockId, Diag, Diags, Dim, Func, Module, OpId, Traits, Type, ValueId};
 
 /// The `lower-to-kernel` pass.
 pub struct LowerToKernel;
@@ -107,13 +120,15 @@ impl Pass for LowerToKernel {
 
     fn run(&self, module: &mut Module) -> Result<bool, Diags> {
         let symbols = module.symbols();
+        let callees = inline::callees(module);
         let mut diags = Vec::new();
         let mut changed = false;
         for func in &mut module.funcs {
             if is_kernel(func) {
                 continue;
             }
-            match lower_func(func, &symbols) {
+            let inlined = inline::inline_calls(func, &callees, &symbols);
+            match inlined.and_then(|f| lower_func(&f, &symbols)) {
                 Ok(lowered) => {
                     *func = lowered;
                     changed = true;
@@ -144,13 +159,15 @@ fn is_kernel(func: &Func) -> bool {
         })
 }
 
-/// The kernel function computing graph function `src`.
+/// The kernel function computing graph function `src` (whose calls are
+/// inlined already, see [`inline::inline_calls`]).
 pub fn lower_func(src: &Func, symbols: &dyn SymbolTable) -> Result<Func, Diags> {
+    let refined = control::refine_loops(src, symbols)?;
+    let src = refined.as_ref();
     check(src)?;
-    let ops = &src.block(src.entry()).ops;
-    let (&ret, body) =
-        ops.split_last().ok_or_else(|| Diag::error(src.loc.clone(), format!("@{} is empty", src.name)))?;
-    let returned = src.op(ret).operands.clone();
+    if src.block(src.entry()).ops.is_empty() {
+        return Err(Diag::error(src.loc.clone(), format!("@{} is empty", src.name)).into());
+    }
 
     let mut signature: Vec<Type> = src.arg_types().into_iter().map(buffer_of).collect();
     signature.extend(src.results.iter().cloned().map(buffer_of));
@@ -170,49 +187,87 @@ pub fn lower_func(src: &Func, symbols: &dyn SymbolTable) -> Result<Func, Diags> 
         l.sources.insert(g, Source::Buffer(k));
     }
     let uses = src.use_counts();
-    l.inline = plan(src, body, &uses);
+    l.inline = plan(src, &uses);
+    lower_block(&mut l, src.entry(), outputs, &uses)?;
+    l.emit(&RETURN, &[], Attrs::new(), Vec::new())?;
+    Ok(l.func)
+}
 
-    // Each computed value returned is written straight into its first
-    // output; every other return (an argument, a constant, a value returned
-    // twice) is copied at the end.
+/// Lowers the ops of graph block `block` (a function body or a branch of
+/// `tg.if`) at the insertion point, writing the values its terminator
+/// hands over into `outs`, in order. Each value computed in the block and
+/// handed over is written straight into its first destination; every other
+/// (an argument, a constant, a value from outside, one handed over twice)
+/// is copied at the end.
+pub(crate) fn lower_block(
+    l: &mut Lowerer<'_>,
+    block: BlockId,
+    outs: &[ValueId],
+    uses: &HashMap<ValueId, usize>,
+) -> Result<(), Diag> {
+    let src = l.src;
+    let (&term, body) = src
+        .block(block)
+        .ops
+        .split_last()
+        .ok_or_else(|| Diag::error(src.loc.clone(), format!("@{}: a block is empty", src.name)))?;
+    let handed = &src.op(term).operands;
     let mut dests: HashMap<ValueId, ValueId> = HashMap::new();
     let mut copies = Vec::new();
-    for (&v, &out) in returned.iter().zip(outputs) {
-        let computed = src
-            .def_op(v)
-            .is_some_and(|op| rule(src.op(op).def).is_some_and(|r| !matches!(r.lowering, Lowering::Source(_))));
+    for (&v, &out) in handed.iter().zip(outs) {
+        let computed = src.def_op(v).is_some_and(|op| {
+            src.op(op).block == Some(block)
+                && rule(src.op(op).def).is_some_and(|r| !matches!(r.lowering, Lowering::Source(_)))
+        });
         if computed && !dests.contains_key(&v) {
             dests.insert(v, out);
         } else {
             copies.push((v, out));
         }
     }
+    lower_ops(l, body, &dests, uses)?;
+    l.set_loc(src.op(term).loc.clone());
+    for (v, out) in copies {
+        l.copy_into(v, out, &[])?;
+    }
+    Ok(())
+}
 
-    for &op in body {
+/// Lowers graph ops `ops` (of one block, in order) at the insertion point:
+/// each value into its buffer in `dests` when it has one, else into a
+/// temporary, unless it is computed inline by its reader or nothing uses it.
+pub(crate) fn lower_ops(
+    l: &mut Lowerer<'_>,
+    ops: &[OpId],
+    dests: &HashMap<ValueId, ValueId>,
+    uses: &HashMap<ValueId, usize>,
+) -> Result<(), Diag> {
+    let src = l.src;
+    for &op in ops {
         let results = &src.op(op).results;
         let Some(r) = rule(src.op(op).def).filter(|_| results.iter().any(|v| uses.contains_key(v))) else {
             continue;
         };
         l.set_loc(src.op(op).loc.clone());
         if let Lowering::Nests(f) = r.lowering {
-            let outs = results.iter().map(|&v| destination(&mut l, v, &dests)).collect::<Result<Vec<_>, _>>()?;
-            f(&mut l, op, &outs)?;
+            let outs = results.iter().map(|&v| destination(l, v, dests)).collect::<Result<Vec<_>, _>>()?;
+            f(l, op, &outs)?;
             continue;
         }
         let v = l.result(op)?;
         match r.lowering {
             Lowering::Source(f) => {
-                let s = f(&mut l, op)?;
+                let s = f(l, op)?;
                 l.sources.insert(v, s);
             }
             _ if l.inline.contains(&v) => {}
             Lowering::Nest(f) => {
-                let dest = destination(&mut l, v, &dests)?;
-                f(&mut l, op, dest)?;
+                let dest = destination(l, v, dests)?;
+                f(l, op, dest)?;
             }
             Lowering::Nests(_) => {}
             Lowering::Element(f) | Lowering::Remap(f) => {
-                let dest = destination(&mut l, v, &dests)?;
+                let dest = destination(l, v, dests)?;
                 let bounds = l.extents(&l.tensor(v)?.dims)?;
                 l.nest(&bounds, true, "i", Vec::new(), &mut |l, ivs, _| {
                     let e = f(l, op, ivs)?;
@@ -222,17 +277,7 @@ pub fn lower_func(src: &Func, symbols: &dyn SymbolTable) -> Result<Func, Diags> 
             }
         }
     }
-    l.set_loc(src.op(ret).loc.clone());
-    for (v, out) in copies {
-        let bounds = l.extents(&l.tensor(v)?.dims)?;
-        l.nest(&bounds, true, "i", Vec::new(), &mut |l, ivs, _| {
-            let e = l.element(v, ivs)?;
-            l.store(e, out, ivs)?;
-            Ok(Vec::new())
-        })?;
-    }
-    l.emit(&RETURN, &[], Attrs::new(), Vec::new())?;
-    Ok(l.func)
+    Ok(())
 }
 
 /// The buffer graph value `v` is materialised in, from now on read from:
@@ -261,11 +306,12 @@ fn buffer_of(t: Type) -> Type {
 }
 
 /// Refuses, with every reason at once, a function the lowering cannot
-/// handle: ops without a rule, ops with other than one result, `?` dims.
+/// handle: ops (nested ones included) without a rule, ops with other than
+/// one result, `?` dims.
 fn check(src: &Func) -> Result<(), Diags> {
     let mut diags = Vec::new();
     let unknown = |t: &Type| t.as_tensor().is_some_and(|t| t.dims.contains(&Dim::Unknown));
-    let why = "the lowering needs static or symbolic dims (shape inference or specialize resolves '?')";
+    let why = "a dim known only at run time (such as a loop's data-dependent trip count) is not lowered yet: shape inference or specialize must resolve it";
     for (i, t) in src.arg_types().iter().chain(&src.results).enumerate() {
         if unknown(t) {
             diags.push(Diag::error(
@@ -274,7 +320,7 @@ fn check(src: &Func) -> Result<(), Diags> {
             ));
         }
     }
-    for &op in &src.block(src.entry()).ops {
+    for op in src.walk() {
         let data = src.op(op);
         let name = data.def.name();
         if data.def.traits().contains(Traits::TERMINATOR) {
@@ -304,8 +350,24 @@ fn check(src: &Func) -> Result<(), Diags> {
 /// backwards, so each reader's own placement (and whether it is inlined
 /// into a reader that repeats elements) is known when its operands are
 /// considered.
-fn plan(src: &Func, body: &[OpId], uses: &HashMap<ValueId, usize>) -> HashSet<ValueId> {
+fn plan(src: &Func, uses: &HashMap<ValueId, usize>) -> HashSet<ValueId> {
     let mut inline = HashSet::new();
+    let mut blocks = vec![src.entry()];
+    for op in src.walk() {
+        for &r in &src.op(op).regions {
+            blocks.extend(src.region(r).blocks.iter().copied());
+        }
+    }
+    for block in blocks {
+        plan_block(src, &src.block(block).ops, uses, &mut inline);
+    }
+    inline
+}
+
+/// [`plan`] for the ops of one block: only a producer in the same block is
+/// computed inline (one outside a loop body would be computed again on
+/// every iteration).
+fn plan_block(src: &Func, body: &[OpId], uses: &HashMap<ValueId, usize>, inline: &mut HashSet<ValueId>) {
     // Inlined values whose elements their reader reads more than once.
     let mut repeated: HashSet<ValueId> = HashSet::new();
     for &op in body.iter().rev() {
@@ -313,7 +375,7 @@ fn plan(src: &Func, body: &[OpId], uses: &HashMap<ValueId, usize>) -> HashSet<Va
         let Some(reader) = rule(data.def) else { continue };
         let reader_repeats = data.results.iter().any(|r| repeated.contains(r));
         for (k, &x) in data.operands.iter().enumerate() {
-            let Some(producer) = src.def_op(x) else { continue };
+            let Some(producer) = src.def_op(x).filter(|&p| src.op(p).block == data.block) else { continue };
             let Some(p) = rule(src.op(producer).def) else { continue };
             let repeats = reader_repeats || !(reader.reads_once)(src, op, k);
             let fusable = match p.lowering {
@@ -329,5 +391,4 @@ fn plan(src: &Func, body: &[OpId], uses: &HashMap<ValueId, usize>) -> HashSet<Va
             }
         }
     }
-    inline
 }

@@ -13,7 +13,10 @@
 //! group of axes must be a run of consecutive axes of its buffer, in
 //! increasing order, so that each group is one strided dimension: `%a` is
 //! then a strided `[batch, M, K]` view, `%b` a strided `[batch, K, N]` view
-//! (any of these transposed), and no copy is needed. The op writes `C[b, m,
+//! (any of these transposed), and no copy is needed. One operand may have
+//! no batch axes while the other has some: it is then shared by every
+//! batch (a convolution's filter against each image's patches), and `%c`'s
+//! batch dims are the other operand's. The op writes `C[b, m,
 //! n] = sum_k A[b, m, k] * B[b, k, n]`, or adds that sum to `C` with
 //! `accumulate = true`. Operands are f32 or f64, all of one dtype; how the
 //! sum is ordered (and fused) is the back end's choice.
@@ -70,7 +73,11 @@ pub fn matmul_axes(cx: &InferCx) -> Result<(MatmulAxes, MatmulAxes), String> {
             ));
         }
     }
+    let shared = lhs.batch.is_empty() || rhs.batch.is_empty();
     for (what, l, r) in [("batch", &lhs.batch, &rhs.batch), ("contracting", &lhs.contract, &rhs.contract)] {
+        if what == "batch" && shared {
+            continue;
+        }
         if l.len() != r.len() {
             return Err(format!("lhs and rhs have {} and {} {what} axes", l.len(), r.len()));
         }
@@ -110,7 +117,12 @@ impl OpDef for Matmul {
             return Err(format!("operands must all be f32 or all f64, got {}, {} and {}", a.dtype, b.dtype, c.dtype));
         }
         let (lhs, rhs) = matmul_axes(cx)?;
-        let mut dims: Vec<_> = lhs.batch.iter().chain(&lhs.free).map(|&x| a.dims[x].clone()).collect();
+        let mut dims: Vec<_> = if lhs.batch.is_empty() {
+            rhs.batch.iter().map(|&x| b.dims[x].clone()).collect()
+        } else {
+            lhs.batch.iter().map(|&x| a.dims[x].clone()).collect()
+        };
+        dims.extend(lhs.free.iter().map(|&x| a.dims[x].clone()));
         dims.extend(rhs.free.iter().map(|&x| b.dims[x].clone()));
         if c.dims != dims {
             let want = Type::Buffer(TensorType::new(dims, c.dtype));

@@ -23,7 +23,7 @@
 //! and a grid of GPU threads (`i = lo + global_thread_id * step`, guarded
 //! by `i < hi`) with the same body.
 
-use super::indices_from;
+use super::{indices_from, list};
 use crate::infer::InferCx;
 use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpSpec, Traits};
 use crate::types::Type;
@@ -62,12 +62,6 @@ impl OpDef for For {
         }
         Ok(carried.to_vec())
     }
-}
-
-/// `(index, f32)`, for diagnostics; `()` when empty.
-fn list(types: &[Type]) -> String {
-    let parts: Vec<String> = types.iter().map(Type::to_string).collect();
-    format!("({})", parts.join(", "))
 }
 
 /// The `k.for` op.

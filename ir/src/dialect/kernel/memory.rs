@@ -1,5 +1,5 @@
-//! Buffers and their elements: `k.dim`, `k.alloc`, `k.buffer_constant`,
-//! `k.param`, `k.load` and `k.store`.
+//! Buffers and their elements: `k.dim`, `k.alloc`, `k.view`,
+//! `k.buffer_constant`, `k.param`, `k.load` and `k.store`.
 //!
 //! Buffers are row-major. An element is addressed by one `index` per axis;
 //! an index outside its axis is an error, never a wrap. `k.buffer_constant`
@@ -8,6 +8,7 @@
 use super::{buffer, indices_from, scalar_operand};
 use crate::attr::Attr;
 use crate::dim::Dim;
+use crate::dtype::DType;
 use crate::infer::{show_dims, InferCx};
 use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpSpec, Traits};
 use crate::types::{TensorType, Type};
@@ -61,6 +62,40 @@ impl OpDef for Alloc {
 
 /// The `k.alloc` op.
 pub static ALLOC: Alloc = Alloc;
+
+/// `%t = k.view %arena, %offset {shape = [N, 4], dtype = f32} : buffer<N x 4 x f32>`:
+/// a buffer of `shape` and `dtype` laid out in the bytes of the rank-1 `u8`
+/// buffer `arena` from byte `offset` (an index, a multiple of the dtype's
+/// size) on; it must fit. Memory planning makes its temporaries views into
+/// one arena: views whose lifetimes overlap never share bytes, and a view
+/// reads only what was stored through it.
+pub struct View;
+
+impl OpDef for View {
+    fn spec(&self) -> &OpSpec {
+        const SPEC: OpSpec =
+            OpSpec::new("k.view", "a buffer of `shape` and `dtype` in the bytes of a u8 arena from a byte offset")
+                .traits(Traits::NONE)
+                .operands(Arity::Exactly(2))
+                .attrs(&[AttrSpec::req("shape", AttrKind::Shape), AttrSpec::req("dtype", AttrKind::DType)]);
+        &SPEC
+    }
+    fn infer(&self, cx: &InferCx) -> Result<Vec<Type>, String> {
+        let arena = buffer(cx, 0)?;
+        if arena.rank() != 1 || arena.dtype != DType::U8 {
+            return Err(format!("the arena must be a rank-1 u8 buffer, got {}", Type::Buffer(arena.clone())));
+        }
+        indices_from(cx, 1)?;
+        let dims = cx.shape("shape")?;
+        if dims.contains(&Dim::Unknown) {
+            return Err(format!("shape {} has a '?' dim; a view needs static or symbolic dims", show_dims(&dims)));
+        }
+        Ok(vec![Type::Buffer(TensorType::new(dims, cx.dtype("dtype")?))])
+    }
+}
+
+/// The `k.view` op.
+pub static VIEW: View = View;
 
 /// `%c = k.buffer_constant {value = dense<[1.0, 2.0]> : tensor<2xf32>} : buffer<2xf32>`:
 /// a read-only buffer holding a literal (a global constant in generated code).

@@ -35,7 +35,8 @@
 //!
 //! The ops, each declared beside its shape inference:
 //! - memory ([`memory`]): `k.dim` (an extent), `k.alloc` (a temporary),
-//!   `k.buffer_constant` (read-only literal data), `k.param` (a module
+//!   `k.view` (a buffer inside a `u8` arena, at a byte offset: what memory
+//!   planning turns temporaries into), `k.buffer_constant` (read-only literal data), `k.param` (a module
 //!   parameter, read-only), `k.load`, `k.store`;
 //! - scalars ([`scalar`]): `k.constant`, `k.apply` (a graph-dialect
 //!   elementwise op applied to scalars, so each scalar function is defined
@@ -49,6 +50,9 @@
 //!   by a positive step, with optional carried scalars (reductions) and a
 //!   `parallel` flag: its iterations are independent and may run in any
 //!   order or at once (thread-pool chunks on the CPU, grid indices on a GPU);
+//! - control ([`control`]): `k.if` (one of two regions on an `i1` scalar)
+//!   and `k.while` (runs while a flag it carries holds), what the graph
+//!   dialect's `tg.if` and `tg.loop` become;
 //! - contraction ([`linalg`]): `k.matmul`, a batched matrix product over
 //!   strided buffer views, which back ends make a blocked GEMM.
 //!
@@ -60,6 +64,7 @@
 //! names them as a closed enum so a translation written as an exhaustive
 //! `match` stops compiling when an op is added here.
 
+pub mod control;
 pub mod index;
 pub mod linalg;
 pub mod loops;
@@ -80,6 +85,8 @@ pub enum KernelOp {
     Dim,
     /// `k.alloc`: a new temporary buffer.
     Alloc,
+    /// `k.view`: a buffer inside an arena, at a byte offset.
+    View,
     /// `k.buffer_constant`: a read-only buffer holding literal data.
     BufferConstant,
     /// `k.param`: a module parameter as a read-only buffer.
@@ -106,6 +113,10 @@ pub enum KernelOp {
     ToIndex,
     /// `k.for`: a counted loop.
     For,
+    /// `k.if`: one of two regions.
+    If,
+    /// `k.while`: a loop on a carried flag.
+    While,
     /// `k.matmul`: a batched matrix product over buffers.
     Matmul,
 }
@@ -114,6 +125,7 @@ pub enum KernelOp {
 static KINDS: &[(OpRef, KernelOp)] = &[
     (&memory::DIM, KernelOp::Dim),
     (&memory::ALLOC, KernelOp::Alloc),
+    (&memory::VIEW, KernelOp::View),
     (&memory::BUFFER_CONSTANT, KernelOp::BufferConstant),
     (&memory::PARAM, KernelOp::Param),
     (&memory::LOAD, KernelOp::Load),
@@ -133,6 +145,8 @@ static KINDS: &[(OpRef, KernelOp)] = &[
     (&index::INDEX_MAX, KernelOp::Index(IndexOp::Max)),
     (&index::TO_INDEX, KernelOp::ToIndex),
     (&loops::FOR, KernelOp::For),
+    (&control::IF, KernelOp::If),
+    (&control::WHILE, KernelOp::While),
     (&linalg::MATMUL, KernelOp::Matmul),
 ];
 
@@ -172,4 +186,10 @@ fn indices_from(cx: &InferCx, from: usize) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// `(index, f32)`, for diagnostics; `()` when empty.
+fn list(types: &[Type]) -> String {
+    let parts: Vec<String> = types.iter().map(Type::to_string).collect();
+    format!("({})", parts.join(", "))
 }
