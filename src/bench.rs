@@ -9,6 +9,7 @@
 
 use crate::compile::Compiled;
 use crate::model::Model;
+use crate::tract_peer::TractPlan;
 use crate::Failure;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -97,7 +98,7 @@ pub fn bench(path: &Path, inputs: Vec<(String, Tensor)>, options: &BenchOptions)
 
 /// Inputs for every model input: uniform in [-1, 1) for floats, in [0, 4)
 /// for integers (valid indices for small axes), from a fixed seed.
-fn random_inputs(model: &Model, dims: &[(String, usize)]) -> Result<Vec<(String, Tensor)>, Failure> {
+pub fn random_inputs(model: &Model, dims: &[(String, usize)]) -> Result<Vec<(String, Tensor)>, Failure> {
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = move || {
         state ^= state << 13;
@@ -123,7 +124,7 @@ fn random_inputs(model: &Model, dims: &[(String, usize)]) -> Result<Vec<(String,
         let values: Vec<f64> = (0..count)
             .map(|_| if t.dtype.is_float() { next() * 2.0 - 1.0 } else if t.dtype == DType::I1 { (next() * 2.0).floor() } else { (next() * 4.0).floor() })
             .collect();
-        let tensor = Tensor::from_f64(t.dtype, shape, values).map_err(|e| Failure(format!("error: input '{name}': {e}")))?;
+        let tensor = Tensor::convert_f64(t.dtype, shape, &values).map_err(|e| Failure(format!("error: input '{name}': {e}")))?;
         out.push((name.clone(), tensor));
     }
     Ok(out)
@@ -131,59 +132,23 @@ fn random_inputs(model: &Model, dims: &[(String, usize)]) -> Result<Vec<(String,
 
 /// Runs the ONNX model at `path` in tract on `inputs`.
 fn tract_bench(path: &Path, inputs: &[(String, Tensor)], expected: &[Tensor], options: &BenchOptions) -> Result<TractReport, String> {
-    use tract_onnx::prelude::*;
     let start = Instant::now();
-    let mut model = tract_onnx::onnx().model_for_path(path).map_err(|e| format!("tract cannot load it: {e}"))?;
-    let mut values = TVec::new();
-    for (i, (_, t)) in inputs.iter().enumerate() {
-        let dt = datum_type(t.dtype()).ok_or_else(|| format!("tract has no {} tensors", t.dtype()))?;
-        let dense = t.to_dense();
-        // SAFETY: `dense` holds the tensor's elements, little-endian, in `dt`'s layout.
-        let value = unsafe { tract_onnx::prelude::Tensor::from_raw_dt(dt, t.shape(), dense.bytes()) }.map_err(|e| e.to_string())?;
-        model = model.with_input_fact(i, InferenceFact::dt_shape(dt, t.shape())).map_err(|e| e.to_string())?;
-        values.push(value.into_tvalue());
-    }
-    let plan = model
-        .into_optimized()
-        .and_then(|m| m.into_runnable())
-        .map_err(|e| format!("tract cannot optimise it: {e}"))?;
+    let plan = TractPlan::new(path, inputs)?;
     let prepare = start.elapsed();
-    let outputs = plan.run(values.clone()).map_err(|e| format!("tract failed: {e}"))?;
+    let outputs = plan.run()?;
     let mut max_abs_diff = 0f64;
     for (ours, theirs) in expected.iter().zip(&outputs) {
-        let theirs = theirs.cast_to::<f64>().map_err(|e| e.to_string())?;
-        let theirs = theirs.as_slice::<f64>().map_err(|e| e.to_string())?;
-        for (a, b) in ours.to_f64s().iter().zip(theirs) {
+        for (a, b) in ours.to_f64s().iter().zip(theirs.to_f64s()) {
             max_abs_diff = max_abs_diff.max((a - b).abs());
         }
     }
     let mut times = Vec::with_capacity(options.runs);
     for i in 0..options.warmup + options.runs.max(1) {
         let start = Instant::now();
-        plan.run(values.clone()).map_err(|e| format!("tract failed: {e}"))?;
+        plan.run()?;
         if i >= options.warmup {
             times.push(start.elapsed());
         }
     }
     Ok(TractReport { prepare, latency: Stats::of(times), max_abs_diff })
-}
-
-/// tract's element type for `dtype`.
-fn datum_type(dtype: DType) -> Option<tract_onnx::prelude::DatumType> {
-    use tract_onnx::prelude::DatumType as T;
-    Some(match dtype {
-        DType::F32 => T::F32,
-        DType::F64 => T::F64,
-        DType::F16 => T::F16,
-        DType::I8 => T::I8,
-        DType::I16 => T::I16,
-        DType::I32 => T::I32,
-        DType::I64 => T::I64,
-        DType::U8 => T::U8,
-        DType::U16 => T::U16,
-        DType::U32 => T::U32,
-        DType::U64 => T::U64,
-        DType::I1 => T::Bool,
-        DType::BF16 => return None,
-    })
 }

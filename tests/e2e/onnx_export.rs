@@ -1,13 +1,15 @@
-//! ONNX export: import → export → import gives the same outputs, for every
-//! node test the node manifest lists as passing (against
-//! `tests/onnx/export_manifest.txt`, kept like the node manifest), for
-//! every corpus model (identical outputs), and for the bundled CNN, which
+//! ONNX export: import → export → import gives the same outputs and the
+//! same IR up to renaming (`crate::ir_normal_form`), for every node test the
+//! node manifest lists as passing (outputs against
+//! `tests/onnx/export_manifest.txt`, IR against
+//! `tests/onnx/export_ir_manifest.txt`, kept like the node manifest), for
+//! every corpus model (identical outputs and IR), and for the bundled CNN, which
 //! must export to the operators PyTorch writes. Exported corpus models and
 //! the CNN are also run by ONNX Runtime through `tests/onnx/check_exported.py`
 //! (with `onnx.checker.check_model(full_check=True)`), when the venv has it.
 //!
 //! `TESSERA_NODE_FILTER=text` selects node cases; `TESSERA_UPDATE_MANIFEST=1`
-//! rewrites the export manifest from the results; `TESSERA_EXPORT_CASES=DIR`
+//! rewrites the export manifests from the results; `TESSERA_EXPORT_CASES=DIR`
 //! also writes every exported node case to `DIR` in the form
 //! `check_exported.py` reads, to run them in ONNX Runtime.
 
@@ -15,6 +17,8 @@ use crate::binary::{stderr, stdout, tessera};
 use crate::onnx_cases::{compare, data_root, import_case, passing_cases, run_parallel, tolerance, Case, Manifest};
 use crate::onnx_conformance::node_manifest;
 use prost::Message;
+use crate::ir_normal_form::{compare_modules, Sameness};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tessera_frontend::npy::{read_npy, write_npy};
@@ -26,17 +30,19 @@ use tessera_ir::tensor::Tensor;
 use tessera_ir::DType;
 use tessera_passes::Evaluator;
 
-fn root() -> &'static Path {
+/// The repository root.
+pub(crate) fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn corpus() -> Option<PathBuf> {
+/// The shared corpus folder, when present.
+pub(crate) fn corpus() -> Option<PathBuf> {
     let dir = root().join("../shared/corpus");
     dir.join("MANIFEST.json").exists().then_some(dir)
 }
 
 /// A fresh scratch folder.
-fn scratch(name: &str) -> PathBuf {
+pub(crate) fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("onnx-export-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create a scratch folder");
@@ -44,7 +50,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// Exports `imported`'s `@main` at `opset` under its graph's names.
-fn export(imported: &Imported, opset: i64) -> Result<ModelProto, String> {
+pub(crate) fn export(imported: &Imported, opset: i64) -> Result<ModelProto, String> {
     let options = ExportOptions {
         opset,
         input_names: imported.inputs.clone(),
@@ -68,7 +74,7 @@ fn reimport(model: &ModelProto) -> Result<Imported, String> {
 }
 
 /// Runs `@main` of `imported` on values given by input name.
-fn run(imported: &Imported, named: &[(String, Tensor)]) -> Result<Vec<Tensor>, String> {
+pub(crate) fn run(imported: &Imported, named: &[(String, Tensor)]) -> Result<Vec<Tensor>, String> {
     let args = imported
         .inputs
         .iter()
@@ -85,13 +91,15 @@ fn run(imported: &Imported, named: &[(String, Tensor)]) -> Result<Vec<Tensor>, S
 
 /// One node case: import (specialising shape inputs, as the conformance
 /// test does), evaluate, export at the model's opset (clamped to the
-/// exporter's range), re-import, evaluate, compare.
-fn round_trip_case(dir: &Path) -> Result<(), String> {
+/// exporter's range), re-import, evaluate, compare the outputs; then how
+/// the re-imported IR compares with the first (see [`compare_modules`]).
+fn round_trip_case(dir: &Path) -> Result<Result<Sameness, String>, String> {
     let Case { model, imported: first_import, named, .. } = import_case(dir)?;
     let first = run(&first_import, &named)?;
     let opset = default_opset(&model).map_err(|d| d.message)?.clamp(MIN_OPSET, MAX_OPSET);
     let exported = export(&first_import, opset)?;
-    let second = run(&reimport(&exported)?, &named)?;
+    let back = reimport(&exported)?;
+    let second = run(&back, &named)?;
     compare(&second, &first, tolerance)?;
     if let Some(out) = std::env::var_os("TESSERA_EXPORT_CASES") {
         let case = dir.file_name().map(|n| PathBuf::from(out).join(n)).ok_or("a case folder has no name")?;
@@ -103,16 +111,28 @@ fn round_trip_case(dir: &Path) -> Result<(), String> {
             write_ort_case(&case, &exported, &fed, &outputs, tol, false);
         }
     }
-    Ok(())
+    Ok(compare_modules(&first_import.module, &back.module))
 }
 
 /// The export manifest.
-fn export_manifest() -> Manifest {
+pub(crate) fn export_manifest() -> Manifest {
     Manifest {
         path: root().join("tests/onnx/export_manifest.txt"),
         header: concat!(
             "# ONNX node tests (the node manifest's passes) through import -> export -> import:",
             " `pass NAME` or `fail NAME reason`.\n",
+            "# Regenerate: TESSERA_UPDATE_MANIFEST=1 cargo test --test e2e node_tests_round_trip_through_export\n",
+        ),
+    }
+}
+
+/// The manifest of IR equality after the round trip, for the cases whose outputs round-trip.
+fn export_ir_manifest() -> Manifest {
+    Manifest {
+        path: root().join("tests/onnx/export_ir_manifest.txt"),
+        header: concat!(
+            "# ONNX node tests whose outputs round-trip through export: is the re-imported IR the first",
+            " up to renaming (tests/e2e/ir_normal_form.rs)? `pass NAME` or `fail NAME difference`.\n",
             "# Regenerate: TESSERA_UPDATE_MANIFEST=1 cargo test --test e2e node_tests_round_trip_through_export\n",
         ),
     }
@@ -128,29 +148,51 @@ fn node_tests_round_trip_through_export() {
     let mut cases = passing_cases(&node_manifest(), &data);
     cases.retain(|(name, _)| name.contains(&filter));
     let results = run_parallel(cases, round_trip_case);
-    for (name, result) in &results {
-        if let Err(reason) = result {
-            println!("FAIL {name}: {reason}");
+    let mut outputs = BTreeMap::new();
+    let mut ir = BTreeMap::new();
+    for (name, result) in results {
+        match result {
+            Ok(same) => {
+                if let Err(difference) = &same {
+                    println!("IR DIFFERS {name}: {difference}");
+                }
+                ir.insert(name.clone(), same);
+                outputs.insert(name, Ok(()));
+            }
+            Err(reason) => {
+                println!("FAIL {name}: {reason}");
+                outputs.insert(name, Err(reason));
+            }
         }
     }
-    let passed = results.values().filter(|r| r.is_ok()).count();
-    println!("onnx export: {passed} round-tripped, {} failed", results.len() - passed);
-    export_manifest().settle(&results);
+    let passed = outputs.values().filter(|r| r.is_ok()).count();
+    let count = |s: Sameness| ir.values().filter(|r| r.as_ref() == Ok(&s)).count();
+    let (exact, normalised) = (count(Sameness::Exact), count(Sameness::Normalised));
+    println!("onnx export: {passed} round-tripped, {} failed", outputs.len() - passed);
+    println!("onnx export IR: {exact} the same, {normalised} the same in the normal form, {} differ", ir.len() - exact - normalised);
+    export_manifest().settle(&outputs);
+    export_ir_manifest().settle(&ir.into_iter().map(|(n, r)| (n, r.map(|_| ()))).collect());
 }
 
 /// A corpus model: its folder, its inputs by name, and its tolerance.
-struct CorpusModel {
-    name: String,
-    dir: PathBuf,
-    inputs: Vec<(String, Tensor)>,
-    tolerance: (f64, f64),
+pub(crate) struct CorpusModel {
+    /// The folder's name.
+    pub name: String,
+    /// The folder.
+    pub dir: PathBuf,
+    /// The inputs by name.
+    pub inputs: Vec<(String, Tensor)>,
+    /// `(rtol, atol)` from `meta.json`.
+    pub tolerance: (f64, f64),
 }
 
-fn read_npy_tensor(path: &Path) -> Result<Tensor, String> {
+/// Reads an `.npy` file as a tensor.
+pub(crate) fn read_npy_tensor(path: &Path) -> Result<Tensor, String> {
     read_npy(path).map(|d| Tensor::from(&d)).map_err(|d| format!("{}: {}", path.display(), d.message))
 }
 
-fn corpus_models(root: &Path) -> Vec<CorpusModel> {
+/// Every corpus model under `root` with its inputs and tolerance, by folder name.
+pub(crate) fn corpus_models(root: &Path) -> Vec<CorpusModel> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
         .map(|it| {
             it.flatten()
@@ -183,14 +225,14 @@ fn corpus_models(root: &Path) -> Vec<CorpusModel> {
 }
 
 /// Imports a model specialised to `inputs` (as `tessera run` does).
-fn import_for(path: &Path, inputs: &[(String, Tensor)]) -> Result<Imported, String> {
+pub(crate) fn import_for(path: &Path, inputs: &[(String, Tensor)]) -> Result<Imported, String> {
     let model = load_model(path).map_err(|d| d.message)?;
     let value_of = |name: &str| inputs.iter().find(|(n, _)| n == name).map(|(_, t)| t.to_dense());
     import_model_specialized(&model, &value_of).map_err(|d| d.to_string())
 }
 
 #[test]
-fn corpus_models_round_trip_with_identical_outputs() {
+fn corpus_models_round_trip_with_identical_outputs_and_ir() {
     let Some(root) = corpus() else {
         println!("skipped: ../shared/corpus not found");
         return;
@@ -203,14 +245,16 @@ fn corpus_models_round_trip_with_identical_outputs() {
             let imported = import_for(&m.dir.join("model.onnx"), &m.inputs)?;
             let first = run(&imported, &m.inputs)?;
             let exported = export(&imported, 17)?;
-            let second = run(&reimport(&exported)?, &m.inputs)?;
+            let back = reimport(&exported)?;
+            let second = run(&back, &m.inputs)?;
             compare(&second, &first, |_| (0.0, 0.0))?;
+            let same = compare_modules(&imported.module, &back.module)?;
             let ops: Vec<&str> = exported
                 .graph
                 .as_ref()
                 .map(|g| g.node.iter().map(|n| n.op_type.as_str()).collect())
                 .unwrap_or_default();
-            Ok::<String, String>(ops.join(" "))
+            Ok::<String, String>(format!("IR {same:?}; {}", ops.join(" ")))
         })();
         match result {
             Ok(ops) => println!("PASS {}: {ops}", m.name),
@@ -294,7 +338,7 @@ fn cli_exports_a_model() {
 
 /// Writes a case folder for `check_exported.py`: the model, its inputs and
 /// tessera's outputs as `.npy`, and `case.json` naming them.
-fn write_ort_case(
+pub(crate) fn write_ort_case(
     dir: &Path,
     model: &ModelProto,
     inputs: &[(String, Tensor)],
