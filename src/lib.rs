@@ -13,9 +13,13 @@ pub mod compile;
 pub mod export_support;
 pub mod inspect;
 pub mod model;
+pub mod tract_peer;
 pub mod train;
+pub mod train_library;
 mod train_data;
+mod train_engine;
 mod train_model;
+mod train_weights;
 
 use std::fmt;
 use std::path::Path;

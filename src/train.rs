@@ -1,27 +1,33 @@
 //! `tessera train`: builds the training step of a model as one IR function
-//! (`tessera_passes::train`), then runs it on the reference evaluator
-//! batch after batch, writing the loss curve, the trained parameters and a
-//! checkpoint that a later run resumes from.
+//! (`tessera_passes::train`), compiles it once to machine code (or, with
+//! `--engine reference`, runs it on the reference evaluator), then runs it
+//! batch after batch on buffers kept between steps, writing the loss
+//! curve, the trained parameters, the trained model and a checkpoint that
+//! a later run resumes from.
 //!
 //! Files in the output directory: `loss.csv` (`step,loss`, one row per
 //! step, losses printed to full precision; appended to when resuming),
-//! `params.npz` (the trained parameters under their names) and
+//! `params.npz` (the trained parameters under their names),
 //! `checkpoint.npz` (`param/<name>`, `state/<name>`: parameters and
-//! optimiser state, whose `state/step` counts the steps done).
+//! optimiser state, whose `state/step` counts the steps done) and
+//! `model.onnx` (the whole model with the trained parameters as its
+//! initializers, when it exports to ONNX).
 
+use crate::compile::Engine;
 use crate::train_data::{class_labels, Dataset};
-use crate::train_model::{load_forward, Pick};
+use crate::train_engine::{byte_size, tensor, zeroed, StepRunner};
+use crate::train_model::{load_forward, Forward, Pick};
+use crate::train_weights::{initial_weights, Trained};
 use crate::Failure;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use tessera_runtime::AlignedBuf;
 use tessera_frontend::npy::read_npy;
-use tessera_frontend::npz::{read_npz, write_npz};
 use tessera_ir::tensor::Tensor;
 use tessera_ir::verify::VerifiedModule;
-use tessera_ir::{DType, Type};
+use tessera_ir::{DType, TensorType, Type};
 use tessera_passes::train::{build_train_step, Loss, Optimizer, TrainStep};
-use tessera_passes::Evaluator;
 
 /// How long to train.
 #[derive(Copy, Clone, Debug)]
@@ -50,6 +56,8 @@ pub struct TrainOptions {
     pub length: Length,
     /// Shuffle with this seed (`None`: the data in order).
     pub shuffle: Option<u64>,
+    /// The seed of dropout masks.
+    pub seed: u64,
     /// The output directory.
     pub out: PathBuf,
     /// A checkpoint to resume from.
@@ -60,20 +68,22 @@ pub struct TrainOptions {
     pub logits_output: Option<String>,
     /// Whether to draw progress on stderr.
     pub progress: bool,
+    /// What runs the step.
+    pub engine: Engine,
 }
 
 /// What a run did.
 pub struct TrainReport {
     /// The loss of each step run.
     pub losses: Vec<f64>,
-    /// Mean wall time of one step, in milliseconds.
+    /// Mean wall time of one step (the batch's rows gathered, the step
+    /// run, the loss written), in milliseconds.
     pub step_ms: f64,
-}
-
-/// The state a step reads and replaces.
-struct Weights {
-    params: Vec<Tensor>,
-    state: Vec<Tensor>,
+    /// The median time of the step function alone, in milliseconds.
+    pub median_ms: f64,
+    /// What was not written, and why (`model.onnx` for a model that does
+    /// not export).
+    pub warnings: Vec<String>,
 }
 
 /// Runs `tessera train`.
@@ -86,23 +96,12 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport, Failure> {
     if opts.batch == 0 {
         return Err(Failure("error: --batch must be at least 1".into()));
     }
-    let forward = load_forward(&opts.model, &pick, opts.batch as u64)?;
+    let mut forward = load_forward(&opts.model, &pick, opts.batch as u64)?;
     let data = read_data(opts, &forward)?;
-    let pred = forward.func.results[0].as_tensor().cloned().ok_or_else(|| Failure("error: the model's output is not a tensor".into()))?;
-    let target_ty = {
-        let mut dims = pred.dims.clone();
-        if opts.loss.takes_indices() {
-            dims.truncate(1);
-            Type::tensor(dims, DType::I64)
-        } else {
-            dims[0] = tessera_ir::Dim::Known(opts.batch as u64);
-            Type::tensor(dims, pred.dtype)
-        }
-    };
-    let step = build_train_step(&forward.module, &forward.func, opts.loss, target_ty, &opts.optimizer).map_err(|d| Failure(format!("error: {d}")))?;
+    let step = build_step(&forward, opts.loss, &opts.optimizer, opts.batch, opts.seed)?;
     let verified = VerifiedModule::new(step.module.clone()).map_err(|d| Failure(format!("error: the training step does not verify: {d}")))?;
-    let eval = Evaluator::new(&verified);
-    let (mut weights, done) = initial_weights(opts, &forward.module, &step)?;
+    let runner = StepRunner::new(verified, opts.engine, &data.batch_shapes(opts.batch))?;
+    let (mut weights, done) = initial_weights(opts.resume.as_deref(), &forward.module, &step, runner.args())?;
     let steps = match opts.length {
         Length::Steps(n) => n,
         Length::Epochs(e) => e * data.rows.div_ceil(opts.batch),
@@ -112,21 +111,26 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport, Failure> {
     if opts.progress {
         eprintln!("{}; {} parameter tensor(s), {} step(s) of {} samples", forward.note, step.params.len(), steps, opts.batch);
     }
+    let kept = weights.len();
+    let mut batch: Vec<AlignedBuf> = runner.args()[kept..].iter().map(|t| zeroed(byte_size(t))).collect::<Result<_, _>>()?;
+    let mut next: Vec<AlignedBuf> = runner.results().iter().map(|t| zeroed(byte_size(t))).collect::<Result<_, _>>()?;
+    let loss_type = runner.results().last().cloned().ok_or_else(|| Failure("error: the training step returns nothing".into()))?;
     let started = Instant::now();
     let mut losses = Vec::with_capacity(steps);
+    let mut step_times = Vec::with_capacity(steps);
     for s in done..done + steps {
-        let mut args = weights.params.clone();
-        args.extend(weights.state.iter().cloned());
-        args.extend(data.batch(&data.batch_rows(s, opts.batch))?);
-        let mut out = eval.run("train_step", args).map_err(|d| Failure(format!("error: step {s}: {d}")))?;
-        let loss = out.pop().map(|l| l.to_f64s()[0]).unwrap_or(f64::NAN);
+        data.fill(&data.batch_rows(s, opts.batch), &mut batch)?;
+        let inputs: Vec<&[u8]> = weights.iter().chain(&batch).map(AlignedBuf::as_slice).collect();
+        let mut outputs: Vec<&mut [u8]> = next.iter_mut().map(AlignedBuf::as_mut_slice).collect();
+        step_times.push(runner.run(&inputs, &mut outputs).map_err(|m| Failure(format!("error: step {s}: {m}")))?);
+        let loss = next.last().map(|l| scalar(&loss_type, l)).transpose()?.unwrap_or(f64::NAN);
         if !loss.is_finite() {
             return Err(Failure(format!("error: the loss is {loss} at step {s}; stopping (lower --lr, or check the data)")));
         }
-        let n = weights.params.len();
-        weights.state = out.split_off(n);
-        weights.params = out;
-        writeln!(csv, "{s},{}", show(loss, pred.dtype)).map_err(|e| Failure(format!("error: cannot write loss.csv: {e}")))?;
+        for (w, n) in weights.iter_mut().zip(&mut next) {
+            std::mem::swap(w, n);
+        }
+        writeln!(csv, "{s},{}", show(loss, loss_type.dtype)).map_err(|e| Failure(format!("error: cannot write loss.csv: {e}")))?;
         losses.push(loss);
         if opts.progress {
             progress(s + 1 - done, steps, loss, opts.batch, started);
@@ -136,9 +140,36 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport, Failure> {
         eprintln!();
     }
     csv.flush().map_err(|e| Failure(format!("error: cannot write loss.csv: {e}")))?;
-    save(&opts.out, &step, &weights)?;
+    let trained = Trained { step: &step, types: &runner.args()[..kept], weights: &weights };
+    trained.save(&opts.out)?;
+    let warnings = trained.export(&mut forward, &opts.out.join("model.onnx")).err().map(|f| f.0).into_iter().collect();
     let step_ms = started.elapsed().as_secs_f64() * 1e3 / steps.max(1) as f64;
-    Ok(TrainReport { losses, step_ms })
+    step_times.sort();
+    let median_ms = step_times.get(step_times.len() / 2).map_or(0.0, |d| d.as_secs_f64() * 1e3);
+    Ok(TrainReport { losses, step_ms, median_ms, warnings })
+}
+
+/// The training step of `forward` with `loss` and `optimizer` on batches
+/// of `batch` rows, its dropout masks drawn from `seed`.
+pub(crate) fn build_step(forward: &Forward, loss: Loss, optimizer: &Optimizer, batch: usize, seed: u64) -> Result<TrainStep, Failure> {
+    let pred = forward.func.results[0].as_tensor().cloned().ok_or_else(|| Failure("error: the model's output is not a tensor".into()))?;
+    let target_ty = {
+        let mut dims = pred.dims.clone();
+        if loss.takes_indices() {
+            dims.truncate(1);
+            Type::tensor(dims, DType::I64)
+        } else {
+            dims[0] = tessera_ir::Dim::Known(batch as u64);
+            Type::tensor(dims, pred.dtype)
+        }
+    };
+    build_train_step(&forward.module, &forward.func, loss, target_ty, optimizer, seed).map_err(|d| Failure(format!("error: {d}")))
+}
+
+/// The value of the one-element tensor of type `ty` held in `buffer`.
+fn scalar(ty: &TensorType, buffer: &AlignedBuf) -> Result<f64, Failure> {
+    let t = tensor(ty, buffer.as_slice()).map_err(|m| Failure(format!("error: {m}")))?;
+    Ok(t.to_f64s().first().copied().unwrap_or(f64::NAN))
 }
 
 /// A loss as the shortest decimal that reads back to the same value of its dtype.
@@ -159,7 +190,7 @@ fn progress(done: usize, total: usize, loss: f64, batch: usize, started: Instant
 }
 
 /// Reads the `--input` and `--target` arrays, checked against the model.
-fn read_data(opts: &TrainOptions, forward: &crate::train_model::Forward) -> Result<Dataset, Failure> {
+fn read_data(opts: &TrainOptions, forward: &Forward) -> Result<Dataset, Failure> {
     let mut inputs = Vec::new();
     for name in &forward.inputs {
         let (_, path) = opts.inputs.iter().find(|(n, _)| n == name).ok_or_else(|| {
@@ -199,40 +230,6 @@ fn read_array(path: &Path, what: &str) -> Result<Tensor, Failure> {
     read_npy(path).map(|d| Tensor::from(&d)).map_err(|d| Failure(format!("error: {what}: {}", d.message)))
 }
 
-/// The parameters and optimiser state to start from, and the steps already done.
-fn initial_weights(opts: &TrainOptions, module: &tessera_ir::Module, step: &TrainStep) -> Result<(Weights, usize), Failure> {
-    let Some(path) = &opts.resume else {
-        let mut params = Vec::new();
-        for (name, ty) in &step.params {
-            let init = module.param(name).and_then(|p| p.init.as_ref()).ok_or_else(|| {
-                Failure(format!("error: parameter '{name}' ({ty}) has no initial value"))
-            })?;
-            params.push(Tensor::from(init));
-        }
-        let state = step.state.iter().map(|(_, t)| zeros(t)).collect::<Result<_, _>>()?;
-        return Ok((Weights { params, state }, 0));
-    };
-    let saved = read_npz(path).map_err(|d| Failure(format!("error: --resume: {}", d.message)))?;
-    let find = |key: String, ty: &tessera_ir::TensorType| -> Result<Tensor, Failure> {
-        let (_, dense) = saved.iter().find(|(k, _)| *k == key).ok_or_else(|| {
-            Failure(format!("error: the checkpoint {} has no '{key}' (was it written with the same model and optimizer?)", path.display()))
-        })?;
-        if dense.ty() != ty {
-            return Err(Failure(format!("error: checkpoint entry '{key}' is {}, but the training step needs {ty}", dense.ty())));
-        }
-        Ok(Tensor::from(dense))
-    };
-    let params = step.params.iter().map(|(n, t)| find(format!("param/{n}"), t)).collect::<Result<Vec<_>, _>>()?;
-    let state = step.state.iter().map(|(n, t)| find(format!("state/{n}"), t)).collect::<Result<Vec<_>, _>>()?;
-    let done = state.first().map(|s| s.to_f64s()[0] as usize).unwrap_or(0);
-    Ok((Weights { params, state }, done))
-}
-
-fn zeros(t: &tessera_ir::TensorType) -> Result<Tensor, Failure> {
-    let dims = t.static_dims().ok_or_else(|| Failure(format!("error: optimizer state of type {t} needs static dims")))?;
-    Ok(Tensor::zeros(t.dtype, dims.iter().map(|&d| d as usize).collect()))
-}
-
 /// `loss.csv`, fresh with its header, or appended to when resuming.
 fn open_csv(path: &Path, resume: bool) -> Result<std::io::BufWriter<std::fs::File>, Failure> {
     let append = resume && path.exists();
@@ -248,16 +245,4 @@ fn open_csv(path: &Path, resume: bool) -> Result<std::io::BufWriter<std::fs::Fil
         writeln!(w, "step,loss").map_err(|e| Failure(format!("error: cannot write {}: {e}", path.display())))?;
     }
     Ok(w)
-}
-
-/// Writes `params.npz` and `checkpoint.npz`.
-fn save(out: &Path, step: &TrainStep, w: &Weights) -> Result<(), Failure> {
-    let params: Vec<(String, _)> = step.params.iter().zip(&w.params).map(|((n, _), t)| (n.clone(), t.to_dense())).collect();
-    let mut checkpoint: Vec<(String, _)> = params.iter().map(|(n, d)| (format!("param/{n}"), d.clone())).collect();
-    checkpoint.extend(step.state.iter().zip(&w.state).map(|((n, _), t)| (format!("state/{n}"), t.to_dense())));
-    for (file, arrays) in [("params.npz", &params), ("checkpoint.npz", &checkpoint)] {
-        let path = out.join(file);
-        write_npz(&path, arrays).map_err(|d| Failure(format!("error: {}: {}", path.display(), d.message)))?;
-    }
-    Ok(())
 }

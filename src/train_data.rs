@@ -5,18 +5,19 @@
 //! fresh seeded permutation of the rows for every pass over the data.
 
 use crate::Failure;
-use tessera_ir::tensor::{Data, Tensor};
+use tessera_runtime::AlignedBuf;
+use tessera_ir::tensor::Tensor;
+use tessera_ir::DenseAttr;
 use tessera_ir::{DType, Dim, Type};
 
 /// The training data.
 pub struct Dataset {
-    /// One array per model input, rows first.
-    pub inputs: Vec<Tensor>,
-    /// The targets, rows first.
-    pub target: Tensor,
     /// The number of rows every array shares.
     pub rows: usize,
     shuffle: Option<u64>,
+    /// Each array (the inputs, then the target) as bytes, with the size
+    /// of one of its rows.
+    dense: Vec<(DenseAttr, usize)>,
 }
 
 impl Dataset {
@@ -46,7 +47,16 @@ impl Dataset {
         if rows == 0 {
             return Err(Failure("error: the data has no rows".into()));
         }
-        Ok(Dataset { inputs, target, rows, shuffle })
+        let dense = inputs
+            .iter()
+            .chain([&target])
+            .map(|t| {
+                let d = t.to_dense();
+                let width = d.bytes().len() / rows;
+                (d, width)
+            })
+            .collect();
+        Ok(Dataset { rows, shuffle, dense })
     }
 
     /// The rows of step `step`'s batch of `batch` samples.
@@ -69,13 +79,32 @@ impl Dataset {
         rows
     }
 
-    /// The arrays of one batch: the inputs, then the target.
-    pub fn batch(&self, rows: &[usize]) -> Result<Vec<Tensor>, Failure> {
-        let mut out = Vec::with_capacity(self.inputs.len() + 1);
-        for t in self.inputs.iter().chain([&self.target]) {
-            out.push(take_rows(t, rows).map_err(|e| Failure(format!("error: {e}")))?);
+    /// The shapes of every array's batch of `batch` rows (the inputs, then the target).
+    pub fn batch_shapes(&self, batch: usize) -> Vec<Vec<usize>> {
+        self.dense
+            .iter()
+            .map(|(d, _)| {
+                let mut shape: Vec<usize> = d.ty().dims.iter().map(|d| d.known().unwrap_or(0) as usize).collect();
+                shape[0] = batch;
+                shape
+            })
+            .collect()
+    }
+
+    /// Writes the rows `rows` of every array (the inputs, then the
+    /// target) into `out`, one byte buffer per array, each sized for
+    /// `rows.len()` rows.
+    pub fn fill(&self, rows: &[usize], out: &mut [AlignedBuf]) -> Result<(), Failure> {
+        for ((dense, width), buffer) in self.dense.iter().zip(out) {
+            let (bytes, dst) = (dense.bytes(), buffer.as_mut_slice());
+            if dst.len() != rows.len() * width {
+                return Err(Failure(format!("error: a batch buffer holds {} bytes, {} rows need {}", dst.len(), rows.len(), rows.len() * width)));
+            }
+            for (chunk, &r) in dst.chunks_exact_mut((*width).max(1)).zip(rows) {
+                chunk.copy_from_slice(&bytes[r * width..(r + 1) * width]);
+            }
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -95,23 +124,6 @@ pub fn class_labels(target: &Tensor, classes: u64) -> Result<Tensor, Failure> {
         return Err(Failure(format!("error: label {label} at row {row} is out of range for {classes} classes (0..{})", classes - 1)));
     }
     Ok(labels)
-}
-
-/// The rows `rows` of `t`, in that order.
-fn take_rows(t: &Tensor, rows: &[usize]) -> Result<Tensor, String> {
-    let width: usize = t.shape()[1..].iter().product();
-    fn pick<T: Copy>(v: &[T], rows: &[usize], width: usize) -> Vec<T> {
-        rows.iter().flat_map(|&r| v[r * width..(r + 1) * width].iter().copied()).collect()
-    }
-    let data = match t.data() {
-        Data::Float(v) => Data::Float(pick(v, rows, width)),
-        Data::Int(v) => Data::Int(pick(v, rows, width)),
-        Data::UInt(v) => Data::UInt(pick(v, rows, width)),
-        Data::Bool(v) => Data::Bool(pick(v, rows, width)),
-    };
-    let mut shape = t.shape().to_vec();
-    shape[0] = rows.len();
-    Tensor::new(t.dtype(), shape, data)
 }
 
 /// A seeded permutation of `0..n` for pass `epoch` (Fisher-Yates over a

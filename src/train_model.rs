@@ -13,23 +13,31 @@
 use crate::model::TextModel;
 use crate::Failure;
 use std::path::Path;
-use tessera_frontend::onnx::import::import_model;
+use tessera_frontend::onnx::import::import_model_for_training;
 use tessera_frontend::onnx::load_model;
+use tessera_frontend::onnx::proto::tensor_shape_proto::dimension::Value;
+use tessera_frontend::onnx::proto::{type_proto, ModelProto, ValueInfoProto};
 use tessera_ir::dialect::graph::{elementwise as ew, reduce};
 use tessera_ir::func::sanitize_name;
 use tessera_ir::op::OpDef;
 use tessera_ir::{Dim, Func, Module, Traits, Type, ValueId};
 use tessera_passes::dce::eliminate_dead_ops;
 use tessera_passes::shape_infer::infer_func;
+use tessera_passes::train::inference_mode;
 
 /// A model ready to train.
 pub struct Forward {
-    /// The module (its parameters are the trainable weights).
+    /// The module in inference mode (its parameters are the trainable
+    /// weights and the running statistics).
     pub module: Module,
-    /// The forward function: the model's inputs to the value the loss reads.
+    /// The forward function: the model's inputs to the value the loss
+    /// reads, with its BatchNormalization and Dropout marked for training
+    /// (`tg.batch_stats`, `tg.dropout`).
     pub func: Func,
     /// The input names, in argument order.
     pub inputs: Vec<String>,
+    /// The output names of the model's entry function, in order.
+    pub outputs: Vec<String>,
     /// How the loss's input was chosen, for the user.
     pub note: String,
 }
@@ -46,19 +54,24 @@ pub struct Pick<'a> {
 
 /// Loads `path` and prepares its forward function for batches of `batch` rows.
 pub fn load_forward(path: &Path, pick: &Pick, batch: u64) -> Result<Forward, Failure> {
-    let (module, inputs, outputs) = if path.extension().is_some_and(|e| e == "onnx") {
-        let proto = load_model(path).map_err(|d| Failure(d.to_string()))?;
-        let imported = import_model(&proto).map_err(|d| Failure(d.to_string()))?;
-        (imported.module.into_inner(), imported.inputs, imported.outputs)
+    let (module, inputs, outputs, batched) = if path.extension().is_some_and(|e| e == "onnx") {
+        let mut proto = load_model(path).map_err(|d| Failure(d.to_string()))?;
+        let imported = import_model_for_training(&proto).map_err(|d| Failure(d.to_string()))?;
+        let batched = match fix_batch(&mut proto, batch) {
+            true => Some(import_model_for_training(&proto).map_err(|d| Failure(d.to_string()))?.module.into_inner()),
+            false => None,
+        };
+        (imported.module.into_inner(), imported.inputs, imported.outputs, batched)
     } else {
         let text = TextModel::load(path)?;
         let mut module = text.module.into_inner();
         let entry = text.entry;
         module.funcs.retain(|f| f.name == entry);
         module.funcs[0].name = "main".into();
-        (module, text.input_names, text.output_names)
+        (module, text.input_names, text.output_names, None)
     };
-    let mut func = module.funcs.iter().find(|f| f.name == "main").cloned().ok_or_else(|| Failure("error: the model has no function".into()))?;
+    let source = batched.as_ref().unwrap_or(&module);
+    let mut func = source.funcs.iter().find(|f| f.name == "main").cloned().ok_or_else(|| Failure("error: the model has no function".into()))?;
     let ret = *func.block(func.entry()).ops.last().ok_or_else(|| Failure("error: the model's function is empty".into()))?;
     let returned = func.op(ret).operands.clone();
     let index = match pick.output {
@@ -90,7 +103,40 @@ pub fn load_forward(path: &Path, pick: &Pick, batch: u64) -> Result<Forward, Fai
     func.results = vec![func.ty(value).clone()];
     eliminate_dead_ops(&mut func);
     rebatch(&mut func, &module, batch)?;
-    Ok(Forward { module, func, inputs, note })
+    let mut module = module;
+    inference_mode(&mut module);
+    Ok(Forward { module, func, inputs, outputs, note })
+}
+
+/// Makes the symbolic leading dims (`dim_param`s) of `proto`'s graph
+/// inputs `batch`, wherever those symbols appear in its inputs and
+/// outputs, so that the import specialises every shape to the batch (a
+/// reshape to `[N, 256]` included); returns whether anything changed.
+fn fix_batch(proto: &mut ModelProto, batch: u64) -> bool {
+    let Some(graph) = proto.graph.as_mut() else { return false };
+    let initializers: Vec<String> = graph.initializer.iter().map(|t| t.name.clone()).collect();
+    let mut symbols = Vec::new();
+    for info in graph.input.iter_mut().filter(|i| !initializers.contains(&i.name)) {
+        if let Some(Some(Value::DimParam(p))) = dims(info).into_iter().next() {
+            symbols.push(p.clone());
+        }
+    }
+    for info in graph.input.iter_mut().chain(graph.output.iter_mut()) {
+        for value in dims(info) {
+            if matches!(value, Some(Value::DimParam(p)) if symbols.contains(p)) {
+                *value = Some(Value::DimValue(batch as i64));
+            }
+        }
+    }
+    !symbols.is_empty()
+}
+
+/// The dims of a tensor's declared shape (none for another type).
+fn dims(info: &mut ValueInfoProto) -> Vec<&mut Option<Value>> {
+    match info.r#type.as_mut().and_then(|t| t.value.as_mut()) {
+        Some(type_proto::Value::TensorType(t)) => t.shape.as_mut().map_or_else(Vec::new, |s| s.dim.iter_mut().map(|d| &mut d.value).collect()),
+        _ => Vec::new(),
+    }
 }
 
 /// The value named `name` (as written, or sanitised as the importer names values).

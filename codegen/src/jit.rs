@@ -7,6 +7,9 @@
 //! types, binds the symbolic dims from their shapes, allocates the outputs
 //! (64-byte aligned, zeroed), passes the symbolic dims' values, calls the
 //! kernel, reports a nonzero status as an error, and reads the outputs back.
+//! [`JitModule::run_bytes`] calls a kernel with given symbol values on the
+//! caller's memory (buffers kept from call to call, as a training loop
+//! does), with no copies.
 
 use crate::abi::{self, Signature};
 use crate::parallel::runtime_symbols;
@@ -119,11 +122,7 @@ impl JitModule {
     /// [`JitModule::run`], also giving how long the generated code itself
     /// ran (without converting tensors to and from its buffers).
     pub fn run_timed(&self, name: &str, inputs: &[Tensor]) -> Result<(Vec<Tensor>, Duration), Diag> {
-        let k = self
-            .kernels
-            .iter()
-            .find(|k| k.name == name)
-            .ok_or_else(|| Diag::error(Loc::Unknown, format!("no function named @{name}")))?;
+        let k = self.kernel(name)?;
         let fail = |msg: String| Diag::error(k.loc.clone(), format!("@{name}: {msg}"));
         let bindings = bind(&k.sig.args, inputs).map_err(fail)?;
         let mut buffers: Vec<HostBuffer> =
@@ -157,6 +156,48 @@ impl JitModule {
             .map(|(b, ty)| DenseAttr::from_bytes(ty, b.bytes().into()).map(|d| Tensor::from(&d)).map_err(fail))
             .collect::<Result<Vec<_>, _>>()?;
         Ok((tensors, elapsed))
+    }
+
+    /// Runs kernel function `name` on the caller's memory without copying,
+    /// its symbolic dims taking their values from `symbols`: `inputs` and
+    /// `outputs` hold one slice per argument, in order, each exactly its
+    /// type's size in bytes and aligned to its element size (the borrows
+    /// keep outputs apart from every other argument). Returns how long the
+    /// generated code ran.
+    pub fn run_bytes(&self, name: &str, inputs: &[&[u8]], outputs: &mut [&mut [u8]], symbols: &Bindings) -> Result<Duration, Diag> {
+        let k = self.kernel(name)?;
+        let fail = |msg: String| Diag::error(k.loc.clone(), format!("@{name}: {msg}"));
+        if inputs.len() + outputs.len() != k.sig.args.len() {
+            let n = k.sig.args.len();
+            return Err(fail(format!("takes {n} buffer(s), got {} input(s) and {} output(s)", inputs.len(), outputs.len())));
+        }
+        let mut pointers: Vec<*mut u8> = inputs.iter().map(|b| b.as_ptr().cast_mut()).collect();
+        pointers.extend(outputs.iter_mut().map(|b| b.as_mut_ptr()));
+        let lengths = inputs.iter().map(|b| b.len()).chain(outputs.iter().map(|b| b.len()));
+        for (i, ((ty, len), &p)) in k.sig.args.iter().zip(lengths).zip(&pointers).enumerate() {
+            let shape = ty.dims.iter().map(|d| symbols.size(d)).collect::<Result<Vec<_>, _>>().map_err(&fail)?;
+            let bytes = shape.iter().product::<usize>() * ty.dtype.size_bytes();
+            if len != bytes || !(p as usize).is_multiple_of(ty.dtype.size_bytes()) {
+                return Err(fail(format!("argument #{i} ({ty}) needs {bytes} bytes aligned to its element, got {len} at {p:p}")));
+            }
+        }
+        let dims = k.sig.dims.iter().map(|d| symbols.size(d).map(|n| n as i64)).collect::<Result<Vec<_>, _>>();
+        let dims = dims.map_err(fail)?;
+        // SAFETY: as in `run_timed`: one pointer per argument, each to
+        // memory of exactly its type's size at these symbols (checked
+        // above), the outputs exclusively borrowed, and every dim's value.
+        let start = Instant::now();
+        let status = unsafe { (k.entry)(pointers.as_ptr(), dims.as_ptr()) };
+        let elapsed = start.elapsed();
+        match status {
+            0 => Ok(elapsed),
+            s => Err(fail(abi::describe(s))),
+        }
+    }
+
+    /// The kernel function `name`.
+    fn kernel(&self, name: &str) -> Result<&JitKernel, Diag> {
+        self.kernels.iter().find(|k| k.name == name).ok_or_else(|| Diag::error(Loc::Unknown, format!("no function named @{name}")))
     }
 }
 

@@ -213,6 +213,27 @@ int32_t tessera_rt_model_run_tensors(const tessera_rt_model *model, tessera_rt_c
                                      const tessera_rt_tensor_arg *inputs,
                                      const tessera_rt_tensor_arg *outputs);
 
+/* Named byte arrays beside a training step: its parameters' initial values
+ * (data in read-only memory) or its optimiser state's sizes (data NULL:
+ * the state starts at zeros). */
+typedef struct tessera_rt_table_entry {
+    const char *name;
+    size_t size;          /* bytes */
+    const void *data;     /* size bytes, or NULL for zeros */
+} tessera_rt_table_entry;
+
+typedef struct tessera_rt_table {
+    size_t count;
+    const tessera_rt_table_entry *entries;
+} tessera_rt_table;
+
+/* The number of entries (0 for NULL); entry i's name (NULL if none), size in
+ * bytes (0 if none) and initial data (NULL if none or zeros). */
+size_t tessera_rt_table_count(const tessera_rt_table *table);
+const char *tessera_rt_table_name(const tessera_rt_table *table, size_t i);
+size_t tessera_rt_table_size(const tessera_rt_table *table, size_t i);
+const void *tessera_rt_table_data(const tessera_rt_table *table, size_t i);
+
 #ifdef __cplusplus
 }
 #endif

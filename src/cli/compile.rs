@@ -1,13 +1,18 @@
 //! `tessera compile`: a model to a C library (`libNAME.so`, `libNAME.a`,
-//! `NAME.h`), and on request its intermediate forms.
+//! `NAME.h`) — with `--train`, also its training step — and on request its
+//! intermediate forms.
 
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use super::train::{optimizer, StepArgs};
 use tessera::compile::{compile_library, lower};
 use tessera::export_support::load_module;
+use tessera::train_library::{training_library, TrainingSpec};
 use tessera::Failure;
-use tessera_codegen::{library::runtime_library, LibraryOptions};
+use tessera_codegen::library::{runtime_library, EntryOptions, TrainingOptions};
+use tessera_codegen::LibraryOptions;
+use tessera_ir::verify::VerifiedModule;
 use tessera_ir::print::print_module;
 
 /// An intermediate form `--emit` writes.
@@ -43,21 +48,34 @@ pub struct CompileArgs {
     /// Also write intermediate forms; repeat for several.
     #[arg(long, value_enum)]
     emit: Vec<EmitArg>,
+    /// Also export the training step, NAME_train_step (built from --loss,
+    /// --optimizer, --lr, --batch ... as `tessera train` builds it), with
+    /// the parameters' initial values (NAME_param_*) and the optimiser
+    /// state's sizes (NAME_state_*).
+    #[arg(long)]
+    train: bool,
+    #[command(flatten)]
+    step: StepArgs,
+    /// With --train: the model output the loss reads (default: the only one).
+    #[arg(long, value_name = "NAME", requires = "train")]
+    loss_output: Option<String>,
+    /// With --train: the value the loss reads instead (e.g. the logits before a Softmax).
+    #[arg(long, value_name = "NAME", requires = "train")]
+    logits_output: Option<String>,
 }
 
 /// Runs `tessera compile`.
 pub fn run(args: CompileArgs) -> Result<(), Failure> {
     let start = Instant::now();
-    let (module, entry, inputs, outputs) = load_module(&args.model)?;
     let name = match &args.name {
         Some(n) => n.clone(),
         None => default_name(&args.model),
     };
+    let (module, entries, training) = load(&args)?;
     let options = LibraryOptions {
         name: name.clone(),
-        entry: entry.clone(),
-        inputs,
-        outputs,
+        entries,
+        training,
         target_cpu: args.target_cpu.clone(),
         source: args.model.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         assembly: args.emit.contains(&EmitArg::Asm),
@@ -88,6 +106,27 @@ pub fn run(args: CompileArgs) -> Result<(), Failure> {
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The module to compile with its entry points: the model, and with
+/// `--train` its training step.
+fn load(args: &CompileArgs) -> Result<(VerifiedModule, Vec<EntryOptions>, Option<TrainingOptions>), Failure> {
+    if !args.train {
+        if let Some(flag) = args.step.first_given() {
+            return Err(Failure(format!("error: {flag} describes the training step; add --train to export one")));
+        }
+        let (module, function, inputs, outputs) = load_module(&args.model)?;
+        return Ok((module, vec![EntryOptions { prefix: String::new(), function, inputs, outputs }], None));
+    }
+    let spec = TrainingSpec {
+        output: args.loss_output.as_deref(),
+        logits: args.logits_output.as_deref(),
+        loss: args.step.loss()?,
+        optimizer: optimizer(&args.step)?,
+        batch: args.step.batch(),
+    };
+    let library = training_library(&args.model, &spec)?;
+    Ok((library.module, library.entries, Some(library.training)))
 }
 
 /// The model file's stem as a C identifier: other characters become `_`,

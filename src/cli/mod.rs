@@ -31,8 +31,9 @@ enum Command {
     },
     /// Run a model on `.npy` inputs and write `.npy` outputs.
     Run(run::RunArgs),
-    /// Compile a model to a C library: libNAME.so, libNAME.a and NAME.h.
-    Compile(compile::CompileArgs),
+    /// Compile a model to a C library: libNAME.so, libNAME.a and NAME.h
+    /// (with --train, also its training step).
+    Compile(Box<compile::CompileArgs>),
     /// Measure a model's compile time and latency, beside tract's.
     Bench(bench::BenchArgs),
     /// Write a model back out as ONNX.
@@ -47,7 +48,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Opt(args) => opt::run(args),
         Command::Run(args) => run::run(args),
         Command::Train(args) => train::run(*args),
-        Command::Compile(args) => compile::run(args),
+        Command::Compile(args) => compile::run(*args),
         Command::Bench(args) => bench::run(args),
         Command::Export(args) => export::run(args),
         Command::Inspect { file } => {

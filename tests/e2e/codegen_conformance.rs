@@ -17,6 +17,7 @@ use std::ffi::{c_char, c_void, CStr, CString};
 use std::path::{Path, PathBuf};
 use tessera::compile::{lower, Compiled};
 use tessera_codegen::library::{link_shared, runtime_library};
+use tessera_codegen::library::EntryOptions;
 use tessera_codegen::{Library, LibraryOptions};
 use tessera_ir::tensor::Tensor;
 use tessera_runtime::ffi::RawTensorArg;
@@ -55,9 +56,13 @@ fn jit_case(dir: &Path, objects: &Path) -> Result<Compiled1, String> {
     compare(&outputs, &case.expected, tolerance).map_err(|e| format!("JIT: {e}"))?;
     let options = LibraryOptions {
         name: name.clone(),
-        entry: "main".into(),
-        inputs: case.imported.inputs.clone(),
-        outputs: case.imported.outputs.clone(),
+        entries: vec![EntryOptions {
+            prefix: String::new(),
+            function: "main".into(),
+            inputs: case.imported.inputs.clone(),
+            outputs: case.imported.outputs.clone(),
+        }],
+        training: None,
         target_cpu: "native".into(),
         source: format!("{name}/model.onnx"),
         assembly: false,

@@ -2,14 +2,20 @@
 //! PyTorch's per-step losses and final weights for SGD and Adam on the
 //! corpus MLP (initial weights inside `mlp/model.onnx`, batches in order);
 //! the CLI must reproduce them within the tolerances its `summary.json`
-//! states. Also: resuming from a checkpoint, and the errors for bad data
-//! and options. Skipped when the corpus is absent.
+//! states (the step runs as generated code). Also: resuming from a
+//! checkpoint, the trained model exported to ONNX and run by ONNX Runtime,
+//! and the errors for bad data and options. Skipped when the corpus is
+//! absent.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use tessera_frontend::npy::read_npy;
+use tessera_frontend::npy::{read_npy, write_npy};
 use tessera_frontend::npz::read_npz;
+use tessera_frontend::onnx::import::import_model;
+use tessera_frontend::onnx::load_model;
 use tessera_ir::tensor::Tensor;
+use tessera_ir::DType;
+use tessera_passes::Evaluator;
 
 fn corpus() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
@@ -157,4 +163,84 @@ fn bad_data_and_options_are_clear_errors() {
         let err = stderr(&o);
         assert!(err.contains(expected), "{extra:?}: expected '{expected}' in:\n{err}");
     }
+}
+
+/// The model `tessera train` writes, with the trained weights as its
+/// initializers: ONNX Runtime (through `tests/onnx/check_exported.py`)
+/// must give what tessera's reference evaluator gives for the original
+/// model with the parameters of `params.npz`, on a few rows of the data.
+#[test]
+fn the_trained_model_exports_to_onnx() {
+    let Some(root) = corpus() else {
+        println!("skipped: ../shared/corpus not found");
+        return;
+    };
+    let out = scratch("export");
+    let o = train(&root, &out, &["--optimizer", "sgd", "--lr", "0.1", "--steps", "20"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let original = import_model(&load_model(&root.join("mlp/model.onnx")).unwrap()).unwrap();
+    let mut eval = Evaluator::new(&original.module);
+    for (name, value) in read_npz(&out.join("params.npz")).unwrap() {
+        eval.set_param(&name, Tensor::from(&value)).unwrap();
+    }
+    let exported = import_model(&load_model(&out.join("model.onnx")).unwrap()).unwrap();
+    let reimported = Evaluator::new(&exported.module);
+    let x = Tensor::from(&read_npy(&root.join("train_mlp/data_x.npy")).unwrap());
+    let cases = scratch("export-ort");
+    for row in [0usize, 5, 700] {
+        let values = x.to_f64s()[row * 784..(row + 1) * 784].to_vec();
+        let input = Tensor::from_f64(DType::F32, vec![1, 784], values).unwrap();
+        let want = eval.run("main", vec![input.clone()]).unwrap();
+        assert_eq!(reimported.run("main", vec![input.clone()]).unwrap(), want, "row {row}: the exported model re-imported");
+        let dir = cases.join(format!("row{row}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(out.join("model.onnx"), dir.join("model.onnx")).unwrap();
+        write_npy(&dir.join("input.npy"), &input.to_dense()).unwrap();
+        write_npy(&dir.join("output.npy"), &want[0].to_dense()).unwrap();
+        let case = serde_json::json!({
+            "inputs": [{ "name": original.inputs[0], "file": "input.npy" }],
+            "outputs": [{ "name": original.outputs[0], "file": "output.npy" }],
+            "rtol": 1e-4,
+            "atol": 1e-6,
+        });
+        std::fs::write(dir.join("case.json"), case.to_string()).unwrap();
+    }
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    if !Command::new(&python).args(["-c", "import onnxruntime, onnx"]).output().is_ok_and(|o| o.status.success()) {
+        println!("skipped ONNX Runtime: .venv has no onnxruntime (run `bash .ci/setup`)");
+        return;
+    }
+    let check = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/onnx/check_exported.py");
+    let o = Command::new(&python).arg(check).arg(&cases).output().unwrap();
+    assert!(o.status.success(), "{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+}
+
+/// The bundled CNN (convolutions, pooling; batch dim `N` in the model) on
+/// made-up data: the step compiled to generated code gives the reference
+/// evaluator's losses, and the exported model keeps its symbolic batch.
+#[test]
+fn a_cnn_with_a_symbolic_batch_trains_as_generated_code() {
+    let dir = scratch("cnn");
+    let (x, y) = (dir.join("x.npy"), dir.join("y.npy"));
+    let pixels: Vec<f64> = (0..32 * 784).map(|i| ((i * 7919) % 255) as f64 / 255.0 - 0.5).collect();
+    write_npy(&x, &Tensor::from_f64(DType::F32, vec![32, 1, 28, 28], pixels).unwrap().to_dense()).unwrap();
+    let labels: Vec<f64> = (0..32).map(|i| (i % 10) as f64).collect();
+    write_npy(&y, &Tensor::convert_f64(DType::I64, vec![32], &labels).unwrap().to_dense()).unwrap();
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/tiny_cnn.onnx");
+    let mut curves = Vec::new();
+    for engine in ["jit", "reference"] {
+        let out = dir.join(engine);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+        cmd.arg("train").arg(&model).arg("--input").arg(format!("input={}", x.display())).arg("--target").arg(&y);
+        cmd.args(["--batch", "8", "--steps", "5", "--optimizer", "adam", "--quiet", "--engine", engine, "--out"]).arg(&out);
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{engine}: {}", stderr(&o));
+        curves.push(losses(&out));
+    }
+    for ((step, jit), (_, reference)) in curves[0].iter().zip(&curves[1]) {
+        assert!((jit - reference).abs() <= 1e-5 * reference.abs(), "step {step}: {jit} as generated code, {reference} on the reference evaluator");
+    }
+    let exported = import_model(&load_model(&dir.join("jit/model.onnx")).unwrap()).unwrap();
+    let main = exported.module.module().func("main").unwrap();
+    assert_eq!(main.arg_types()[0].to_string(), "tensor<N x 1 x 28 x 28 x f32>");
 }

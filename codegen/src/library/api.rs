@@ -1,8 +1,16 @@
 //! The C API of a generated library, declared once: each exported
 //! `NAME_*` function with its C signature, its documentation, and the
 //! `tessera_rt_*` function it forwards to. The LLVM emitter
-//! (`descriptor.rs`) defines them from this table and the header writer
-//! (`header.rs`) declares them from it.
+//! (`descriptor.rs`) defines them from these tables and the header writer
+//! (`header.rs`) declares them from them.
+//!
+//! [`CONTEXT`] and [`PROCESS`] are exported once per library. [`ENTRY`] is
+//! exported once per entry point, under its prefix ([`symbol`]): the model
+//! gives `NAME_run`, `NAME_num_inputs`...; a training step with prefix
+//! `train_step` gives `NAME_train_step`, `NAME_train_step_num_inputs`...
+//! [`TRAINING`] is exported by a library with a training step. In the
+//! documentation, `NAME` stands for the library's name and `ENTRY_x` for
+//! function `x` of the same entry point.
 
 /// A C type of the API.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -29,13 +37,19 @@ pub(crate) enum C {
     InTensors,
     /// `const tessera_tensor *`: described outputs.
     OutTensors,
+    /// `const void *`: read-only data.
+    Data,
 }
 
 /// What a forwarder passes before the caller's arguments.
 #[derive(Copy, Clone, Debug)]
 pub(crate) enum Lead {
-    /// The model descriptor.
+    /// The entry point's model descriptor.
     Model,
+    /// The table of the trained parameters' initial values.
+    Params,
+    /// The table of the optimiser state's sizes.
+    State,
     /// An `int32_t` constant: a role (0 inputs, 1 outputs) or a count selector.
     I32(u64),
 }
@@ -62,8 +76,19 @@ const OUTPUTS: Lead = Lead::I32(1);
 const SYMBOLS: Lead = Lead::I32(2);
 const M: Lead = Lead::Model;
 
-/// Every exported function, in the header's order.
-pub(crate) const FUNCTIONS: &[Function] = &[
+/// The exported name of function `suffix` of the entry point with
+/// `prefix` in library `lib` (for a library-wide function, `prefix` is
+/// empty).
+pub(crate) fn symbol(lib: &str, prefix: &str, suffix: &str) -> String {
+    match (prefix, suffix) {
+        ("", s) => format!("{lib}_{s}"),
+        (p, "run") => format!("{lib}_{p}"),
+        (p, s) => format!("{lib}_{p}_{s}"),
+    }
+}
+
+/// The library-wide functions that come first: contexts and errors.
+pub(crate) const CONTEXT: &[Function] = &[
     Function {
         suffix: "context_new",
         ret: C::Context,
@@ -88,6 +113,10 @@ pub(crate) const FUNCTIONS: &[Function] = &[
         lead: &[],
         doc: "The message of the last error of a call through ctx (\"\" after a\n * success); valid until the next call with ctx.",
     },
+];
+
+/// The functions of one entry point: its interface and running it.
+pub(crate) const ENTRY: &[Function] = &[
     Function {
         suffix: "num_inputs",
         ret: C::Size,
@@ -118,7 +147,7 @@ pub(crate) const FUNCTIONS: &[Function] = &[
         params: &[(C::Size, "k")],
         target: "tessera_rt_model_symbol_name",
         lead: &[M],
-        doc: "The name of symbol k, in the order NAME_run takes their values; NULL\n * if there is none.",
+        doc: "The name of symbol k, in the order ENTRY_run takes their values; NULL\n * if there is none.",
     },
     Function {
         suffix: "input_name",
@@ -150,7 +179,7 @@ pub(crate) const FUNCTIONS: &[Function] = &[
         params: &[(C::Size, "i"), (C::Size, "axis")],
         target: "tessera_rt_model_tensor_dim",
         lead: &[M, INPUTS],
-        doc: "Dim axis of input i: its size, -1 when it is symbolic (see\n * NAME_input_dim_name), -2 if there is none.",
+        doc: "Dim axis of input i: its size, -1 when it is symbolic (see\n * ENTRY_input_dim_name), -2 if there is none.",
     },
     Function {
         suffix: "input_dim_name",
@@ -216,6 +245,71 @@ pub(crate) const FUNCTIONS: &[Function] = &[
         lead: &[M],
         doc: "Runs the model on described tensors: each dtype and shape is checked\n * against the model (\"input 'x': dim 1 must be 784, got 785\") and the\n * symbols are bound from the inputs' shapes. An entry whose rank is\n * TESSERA_SHAPE_FROM_MODEL takes the model's shape.",
     },
+];
+
+/// The functions of a library with a training step: the parameters'
+/// initial values and the optimiser state's sizes.
+pub(crate) const TRAINING: &[Function] = &[
+    Function {
+        suffix: "param_count",
+        ret: C::Size,
+        params: &[],
+        target: "tessera_rt_table_count",
+        lead: &[Lead::Params],
+        doc: "The number of trained parameters: the first inputs (and outputs) of\n * NAME_train_step.",
+    },
+    Function {
+        suffix: "param_name",
+        ret: C::Str,
+        params: &[(C::Size, "i")],
+        target: "tessera_rt_table_name",
+        lead: &[Lead::Params],
+        doc: "The name of parameter i; NULL if there is none.",
+    },
+    Function {
+        suffix: "param_size",
+        ret: C::Size,
+        params: &[(C::Size, "i")],
+        target: "tessera_rt_table_size",
+        lead: &[Lead::Params],
+        doc: "The size in bytes of parameter i; 0 if there is none.",
+    },
+    Function {
+        suffix: "param_data",
+        ret: C::Data,
+        params: &[(C::Size, "i")],
+        target: "tessera_rt_table_data",
+        lead: &[Lead::Params],
+        doc: "The initial value of parameter i (NAME_param_size(i) bytes, read-only,\n * 64-byte aligned): copy it into the buffer the first step reads. NULL if\n * there is none.",
+    },
+    Function {
+        suffix: "state_count",
+        ret: C::Size,
+        params: &[],
+        target: "tessera_rt_table_count",
+        lead: &[Lead::State],
+        doc: "The number of optimiser state tensors: the inputs (and outputs) of\n * NAME_train_step after the parameters.",
+    },
+    Function {
+        suffix: "state_name",
+        ret: C::Str,
+        params: &[(C::Size, "i")],
+        target: "tessera_rt_table_name",
+        lead: &[Lead::State],
+        doc: "The name of state tensor i; NULL if there is none.",
+    },
+    Function {
+        suffix: "state_size",
+        ret: C::Size,
+        params: &[(C::Size, "i")],
+        target: "tessera_rt_table_size",
+        lead: &[Lead::State],
+        doc: "The size in bytes of state tensor i (which starts at zeros); 0 if\n * there is none.",
+    },
+];
+
+/// The library-wide functions that come last: the process's threads.
+pub(crate) const PROCESS: &[Function] = &[
     Function {
         suffix: "set_num_threads",
         ret: C::I32,

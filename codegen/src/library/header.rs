@@ -1,15 +1,22 @@
 //! `NAME.h`: the plain C99 header of a generated library, documenting the
-//! model it holds (inputs, outputs, symbols) and declaring every function
-//! of the API table (`api.rs`).
+//! model it holds (inputs, outputs, symbols) and its training step if it
+//! has one, and declaring every function of the API tables (`api.rs`).
 
-use super::api::{Function, C, FUNCTIONS};
+use super::api::{symbol, Function, C, CONTEXT, ENTRY, PROCESS, TRAINING};
 use super::interface::{dtype_code, Interface, TensorInfo};
+use super::TrainingOptions;
 use std::fmt::Write;
 use tessera_runtime::{DType, Status};
 
-/// The header of library `name` holding a model with `interface`;
+/// The header of library `name` holding `entries` (prefix and interface;
+/// the model first) and, if it has one, a training step with its layout;
 /// `source` says where the model came from.
-pub(crate) fn header(name: &str, source: &str, interface: &Interface) -> String {
+pub(crate) fn header(
+    name: &str,
+    source: &str,
+    entries: &[(&str, &Interface)],
+    training: Option<(&TrainingOptions, &Interface)>,
+) -> String {
     let guard = format!("{}_H", name.to_ascii_uppercase());
     let mut h = String::new();
     let intro = [
@@ -30,14 +37,26 @@ pub(crate) fn header(name: &str, source: &str, interface: &Interface) -> String 
         let lead = if i == 0 { "" } else { " * " };
         let _ = writeln!(h, "{}", format!("{lead}{line}").trim_end());
     }
-    describe(&mut h, "Inputs", &interface.inputs);
-    describe(&mut h, "Outputs", &interface.outputs);
-    if interface.symbols.is_empty() {
-        h.push_str(" * Symbols: none (every shape is static).\n");
-    } else {
-        let names: Vec<String> = interface.symbols.iter().enumerate().map(|(k, s)| format!("{k}: {s}")).collect();
-        let _ = writeln!(h, " * Symbols, in the order {name}_run takes their values: {}.", names.join(", "));
-        h.push_str(" * A symbolic dim is reported as -1 by the *_dim functions, with its name.\n");
+    for (k, (prefix, interface)) in entries.iter().enumerate() {
+        let run = symbol(name, prefix, "run");
+        if k > 0 {
+            h.push_str(" *\n");
+            match training {
+                Some((t, _)) if t.entry == *prefix => train_intro(&mut h, name, &run, t, interface),
+                _ => {
+                    let _ = writeln!(h, " * {run}:");
+                }
+            }
+        }
+        describe(&mut h, "Inputs", &interface.inputs);
+        describe(&mut h, "Outputs", &interface.outputs);
+        if interface.symbols.is_empty() {
+            h.push_str(" * Symbols: none (every shape is static).\n");
+        } else {
+            let names: Vec<String> = interface.symbols.iter().enumerate().map(|(k, s)| format!("{k}: {s}")).collect();
+            let _ = writeln!(h, " * Symbols, in the order {run} takes their values: {}.", names.join(", "));
+            h.push_str(" * A symbolic dim is reported as -1 by the *_dim functions, with its name.\n");
+        }
     }
     let _ = write!(
         h,
@@ -45,21 +64,67 @@ pub(crate) fn header(name: &str, source: &str, interface: &Interface) -> String 
          #ifdef __cplusplus\nextern \"C\" {{\n#endif\n\n"
     );
     shared_definitions(&mut h);
-    let _ = write!(
-        h,
-        "/* A context: the last error of the calls made through it. */\n\
-         typedef struct {name}_context {name}_context;\n\n\
-         #define {up}_NUM_INPUTS {}\n#define {up}_NUM_OUTPUTS {}\n#define {up}_NUM_SYMBOLS {}\n\n",
-        interface.inputs.len(),
-        interface.outputs.len(),
-        interface.symbols.len(),
-        up = name.to_ascii_uppercase()
-    );
-    for f in FUNCTIONS {
-        declare(&mut h, name, f);
+    let _ = write!(h, "/* A context: the last error of the calls made through it. */\ntypedef struct {name}_context {name}_context;\n\n");
+    for (prefix, interface) in entries {
+        let up = symbol(name, prefix, "").trim_end_matches('_').to_ascii_uppercase();
+        let _ = write!(
+            h,
+            "#define {up}_NUM_INPUTS {}\n#define {up}_NUM_OUTPUTS {}\n#define {up}_NUM_SYMBOLS {}\n",
+            interface.inputs.len(),
+            interface.outputs.len(),
+            interface.symbols.len(),
+        );
+    }
+    h.push('\n');
+    for f in CONTEXT {
+        declare(&mut h, name, "", f, &[]);
+    }
+    for (prefix, _) in entries {
+        for f in ENTRY {
+            declare(&mut h, name, prefix, f, &[]);
+        }
+    }
+    if let Some((t, _)) = training {
+        let run = symbol(name, &t.entry, "run");
+        for f in TRAINING {
+            declare(&mut h, name, "", f, &[("NAME_train_step", &run)]);
+        }
+    }
+    for f in PROCESS {
+        declare(&mut h, name, "", f, &[]);
     }
     let _ = write!(h, "#ifdef __cplusplus\n}}\n#endif\n\n#endif /* {guard} */\n");
     h
+}
+
+/// How to train with the step `run` (its interface `step`).
+fn train_intro(h: &mut String, name: &str, run: &str, t: &TrainingOptions, step: &Interface) {
+    let state = &step.inputs[t.params.min(step.inputs.len())..(t.params + t.state).min(step.inputs.len())];
+    let mut text = format!(
+        "Training: {run} runs one training step ({}). Its inputs are the {} \
+         parameters ({name}_param_*), the {} optimiser state tensors ({name}_state_*), then the \
+         batch and the target; its outputs are the updated parameters, the updated state, then \
+         the loss. Start the parameters from {name}_param_data(i) and the state from zeros. \
+         Outputs may not overlap inputs: keep two sets of parameter and state buffers and swap \
+         them after each step.",
+        c_comment(&t.summary),
+        t.params,
+        t.state,
+    );
+    if state.iter().any(|s| s.name == "step") {
+        text.push_str(" State \"step\" counts the steps done (the bias corrections of Adam read it).");
+    }
+    let mut line = String::from(" *");
+    for word in text.split(' ') {
+        if line.len() + word.len() + 1 > 78 {
+            let _ = writeln!(h, "{line}");
+            line = String::from(" *");
+        }
+        line.push(' ');
+        line.push_str(word);
+    }
+    let _ = writeln!(h, "{line}");
+    let _ = writeln!(h, " * {run}:");
 }
 
 /// ` *   0 "x": f32 [N, 784] (dtype 1)` for each tensor.
@@ -127,12 +192,24 @@ fn c_type(name: &str, c: C) -> String {
         C::Outputs => "void *const *".into(),
         C::Symbols => "const int64_t *".into(),
         C::InTensors | C::OutTensors => "const tessera_tensor *".into(),
+        C::Data => "const void *".into(),
     }
 }
 
-/// `/* doc */ ret NAME_suffix(params);`
-fn declare(h: &mut String, name: &str, f: &Function) {
-    let doc = f.doc.replace("NAME", name);
+/// `/* doc */ ret NAME_suffix(params);` for function `f` of the entry
+/// point with `prefix` (empty for library-wide functions), with the
+/// documentation's `names` (from, to) replaced first.
+fn declare(h: &mut String, name: &str, prefix: &str, f: &Function, names: &[(&str, &str)]) {
+    let mut doc = f.doc.to_string();
+    for (from, to) in names {
+        doc = doc.replace(from, to);
+    }
+    let mut entry: Vec<&str> = ENTRY.iter().map(|e| e.suffix).collect();
+    entry.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for suffix in entry {
+        doc = doc.replace(&format!("ENTRY_{suffix}"), &symbol(name, prefix, suffix));
+    }
+    let doc = doc.replace("NAME", name);
     let params: Vec<String> = f
         .params
         .iter()
@@ -148,5 +225,5 @@ fn declare(h: &mut String, name: &str, f: &Function) {
     let params = if params.is_empty() { "void".to_string() } else { params.join(", ") };
     let ret = c_type(name, f.ret);
     let space = if ret.ends_with('*') { "" } else { " " };
-    let _ = write!(h, "/* {doc} */\n{ret}{space}{name}_{}({params});\n\n", f.suffix);
+    let _ = write!(h, "/* {doc} */\n{ret}{space}{}({params});\n\n", symbol(name, prefix, f.suffix));
 }

@@ -14,7 +14,7 @@
 mod copy;
 mod params;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use copy::copy_body;
 pub use params::params_to_args;
@@ -53,12 +53,7 @@ pub fn grad(func: &Func, symbols: &dyn SymbolTable, spec: &GradSpec) -> Result<F
     let mut g = func.clone();
     g.name = spec.name.clone();
     let entry = g.entry();
-    let ret = *g
-        .block(entry)
-        .ops
-        .last()
-        .filter(|&&op| g.op(op).def.traits().contains(Traits::TERMINATOR))
-        .ok_or_else(|| Diag::error(func.loc.clone(), format!("@{} has no tg.return", func.name)))?;
+    let ret = return_op(&g)?;
     let outputs = g.op(ret).operands.clone();
     g.erase_op(ret);
     let args = g.args().to_vec();
@@ -124,6 +119,16 @@ pub fn grad(func: &Func, symbols: &dyn SymbolTable, spec: &GradSpec) -> Result<F
     let types: Vec<Type> = results.iter().map(|&v| g.ty(v).clone()).collect();
     g.results = types;
     Ok(g)
+}
+
+/// The `tg.return` ending `func`'s entry block, or an error naming `func`.
+pub fn return_op(func: &Func) -> Result<tessera_ir::OpId, Diag> {
+    func.block(func.entry())
+        .ops
+        .last()
+        .copied()
+        .filter(|&op| func.op(op).def.traits().contains(Traits::TERMINATOR))
+        .ok_or_else(|| Diag::error(func.loc.clone(), format!("@{} has no tg.return", func.name)))
 }
 
 /// Whether `ty` is a float tensor.

@@ -53,7 +53,7 @@ fn nudged(x: &Tensor, j: usize, d: f64) -> Tensor {
 
 /// Differentiates `@f` of `src` with respect to the arguments `wrt` and
 /// compares every gradient element with a central difference.
-fn check(src: &str, inputs: Vec<Tensor>, wrt: &[usize]) {
+pub(crate) fn check(src: &str, inputs: Vec<Tensor>, wrt: &[usize]) {
     let mut module = verified(src).into_inner();
     let f = module.func("f").expect("a function @f").clone();
     let spec = GradSpec { wrt: wrt.to_vec(), seed: Seed::Args, name: "f_grad".into() };

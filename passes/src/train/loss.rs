@@ -121,19 +121,25 @@ fn log_softmax(b: &mut Builder, x: ValueId) -> Result<ValueId, Diag> {
     b.binary(&ew::SUB, z, l)
 }
 
-/// The mean of every element of `x` (the count comes from the shape, so a
-/// symbolic batch works).
+/// The mean of every element of `x`.
 fn mean(b: &mut Builder, x: ValueId) -> Result<ValueId, Diag> {
+    let all: Vec<i64> = (0..dims(b, x)?.len() as i64).collect();
+    mean_over(b, x, &all, false)
+}
+
+/// The mean of `x` over `axes` (the count comes from the shape, so a
+/// symbolic batch works).
+pub(super) fn mean_over(b: &mut Builder, x: ValueId, axes: &[i64], keepdims: bool) -> Result<ValueId, Diag> {
     let dims = dims(b, x)?;
     let dtype = b.func.ty(x).as_tensor().map(|t| t.dtype).unwrap_or(DType::F32);
-    let all: Vec<i64> = (0..dims.len() as i64).collect();
-    let sum = b.reduce(&reduce::REDUCE_SUM, x, &all, false)?;
-    let count = match dims.iter().map(|d| d.known()).product::<Option<u64>>() {
+    let sum = b.reduce(&reduce::REDUCE_SUM, x, axes, keepdims)?;
+    let reduced: Vec<&tessera_ir::Dim> = axes.iter().filter_map(|&a| dims.get(a as usize)).collect();
+    let count = match reduced.iter().map(|d| d.known()).product::<Option<u64>>() {
         Some(n) => b.scalar(dtype, n as f64)?,
         None => {
             let one = b.scalar(dtype, 1.0)?;
             let ones = b.broadcast_to(one, &dims)?;
-            b.reduce(&reduce::REDUCE_SUM, ones, &all, false)?
+            b.reduce(&reduce::REDUCE_SUM, ones, axes, keepdims)?
         }
     };
     b.binary(&ew::DIV, sum, count)

@@ -109,7 +109,7 @@ fn every_optimizer_matches_pytorch_formulas() {
     let forward = module.func("f").unwrap().clone();
     let target = Type::tensor(vec![Dim::sym("N"), Dim::Known(2)], DType::F64);
     for opt in &all {
-        let step = build_train_step(&module, &forward, Loss::Mse, target.clone(), opt).unwrap_or_else(|d| panic!("{opt:?}: {}", d.message));
+        let step = build_train_step(&module, &forward, Loss::Mse, target.clone(), opt, 0).unwrap_or_else(|d| panic!("{opt:?}: {}", d.message));
         let vm = VerifiedModule::new(step.module.clone()).unwrap_or_else(|d| panic!("{d}"));
         let eval = Evaluator::new(&vm);
         let nslots = opt.slots().len();

@@ -5,7 +5,7 @@
 //! context).
 
 use super::run::{run, Args};
-use super::{Model, ModelDim, ModelTensor, RawModel};
+use super::{Model, ModelDim, ModelTensor, RawModel, RawTable, RawTableEntry};
 use crate::check::TensorArg;
 use crate::context::Context;
 use crate::dtype::DType;
@@ -132,6 +132,61 @@ pub unsafe extern "C" fn tessera_rt_model_symbol_name(model: *const RawModel, k:
     // SAFETY: per the contract.
     let m = unsafe { decoded(model) };
     m.as_deref().and_then(|m| m.symbols.get(k)).map_or(ptr::null(), |s| s.as_ptr())
+}
+
+/// Entry `i` of `table`, if both exist.
+///
+/// # Safety
+/// `table` is null or a table emitted by tessera.
+unsafe fn table_entry(table: *const RawTable, i: usize) -> Option<&'static RawTableEntry> {
+    // SAFETY: per the contract: null, or a table in static memory.
+    let t = unsafe { table.as_ref() }?;
+    if i >= t.count || t.entries.is_null() {
+        return None;
+    }
+    // SAFETY: a table emitted by tessera holds `count` entries in static memory.
+    Some(unsafe { &*t.entries.add(i) })
+}
+
+/// How many entries `table` has; 0 for null.
+///
+/// # Safety
+/// `table` is null or a table emitted by tessera.
+#[no_mangle]
+pub unsafe extern "C" fn tessera_rt_table_count(table: *const RawTable) -> usize {
+    // SAFETY: per the contract.
+    unsafe { table.as_ref() }.map_or(0, |t| t.count)
+}
+
+/// The name of entry `i` of `table`; null if there is none.
+///
+/// # Safety
+/// `table` is null or a table emitted by tessera.
+#[no_mangle]
+pub unsafe extern "C" fn tessera_rt_table_name(table: *const RawTable, i: usize) -> *const c_char {
+    // SAFETY: per the contract.
+    unsafe { table_entry(table, i) }.map_or(ptr::null(), |e| e.name)
+}
+
+/// The size in bytes of entry `i` of `table`; 0 if there is none.
+///
+/// # Safety
+/// `table` is null or a table emitted by tessera.
+#[no_mangle]
+pub unsafe extern "C" fn tessera_rt_table_size(table: *const RawTable, i: usize) -> usize {
+    // SAFETY: per the contract.
+    unsafe { table_entry(table, i) }.map_or(0, |e| e.size)
+}
+
+/// The initial bytes of entry `i` of `table` (read-only); null if there is
+/// none or it starts at zeros.
+///
+/// # Safety
+/// `table` is null or a table emitted by tessera.
+#[no_mangle]
+pub unsafe extern "C" fn tessera_rt_table_data(table: *const RawTable, i: usize) -> *const c_void {
+    // SAFETY: per the contract.
+    unsafe { table_entry(table, i) }.map_or(ptr::null(), |e| e.data.cast())
 }
 
 /// Runs the model on caller-owned buffers: `inputs` and `outputs` hold one

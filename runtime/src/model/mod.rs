@@ -7,7 +7,9 @@
 //! each status bit of the entry point means. Its `NAME_*` functions forward
 //! to the `tessera_rt_model_*` functions ([`ffi`]), which decode the
 //! descriptor once ([`Model::of`]), check the caller's arguments and run
-//! the entry point ([`run`]).
+//! the entry point ([`run`]). A library with a training step holds several
+//! descriptors (one per exported entry point) and two [`RawTable`]s: the
+//! parameters' initial values and the optimiser state's sizes.
 //!
 //! # The words (ABI version 1)
 //!
@@ -62,6 +64,31 @@ pub struct RawModel {
     pub n_strings: usize,
     /// The entry point.
     pub entry: Option<Entry>,
+}
+
+/// C's `tessera_rt_table`: named byte arrays a generated library exports
+/// beside a training step — its parameters' initial values (`data` in
+/// read-only memory) or the sizes of its optimiser state (`data` null:
+/// zeros). Read through `tessera_rt_table_*` ([`ffi`]).
+#[repr(C)]
+#[derive(Debug)]
+pub struct RawTable {
+    /// How many entries.
+    pub count: usize,
+    /// `count` entries.
+    pub entries: *const RawTableEntry,
+}
+
+/// One entry of a [`RawTable`].
+#[repr(C)]
+#[derive(Debug)]
+pub struct RawTableEntry {
+    /// Its name, NUL-terminated.
+    pub name: *const c_char,
+    /// Its size in bytes.
+    pub size: usize,
+    /// Its initial bytes (`size` of them), or null for zeros.
+    pub data: *const u8,
 }
 
 /// A polynomial over the model's symbols with integer coefficients.

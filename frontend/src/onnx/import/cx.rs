@@ -25,6 +25,9 @@ pub struct Importer {
     pub at: InsertPoint,
     /// The default-domain opset version.
     pub opset: i64,
+    /// Whether ops with a training mode are marked for it
+    /// ([`super::import_model_for_training`]).
+    pub training: bool,
     /// ONNX names of the graph inputs, by argument value.
     pub arg_names: HashMap<ValueId, String>,
     /// Graph inputs a converter needed as constants (shape-determining

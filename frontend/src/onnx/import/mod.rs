@@ -138,6 +138,19 @@ pub fn import_model(model: &ModelProto) -> Result<Imported, Diags> {
 /// what a JIT does with the values it is about to run on (`tessera run`);
 /// the result is only valid for those values.
 pub fn import_model_specialized(model: &ModelProto, value_of: &dyn Fn(&str) -> Option<DenseAttr>) -> Result<Imported, Diags> {
+    import_with(model, value_of, false)
+}
+
+/// Like [`import_model`], for training: BatchNormalization imports with its
+/// statistics from `tg.batch_stats` and Dropout as `tg.dropout`, ops that
+/// the training-step builder switches to their training forms (and that
+/// mean inference everywhere else).
+pub fn import_model_for_training(model: &ModelProto) -> Result<Imported, Diags> {
+    import_with(model, &|_| None, true)
+}
+
+/// The import, with `training` telling converters to mark training-mode ops.
+fn import_with(model: &ModelProto, value_of: &dyn Fn(&str) -> Option<DenseAttr>, training: bool) -> Result<Imported, Diags> {
     let graph = model.graph.as_ref().ok_or_else(|| Diags::from(Diag::error(Loc::Unknown, "the model has no graph")))?;
     let opset = default_opset(model)?;
     let local: HashSet<(&str, &str)> = model.functions.iter().map(|f| (f.domain.as_str(), f.name.as_str())).collect();
@@ -162,7 +175,7 @@ pub fn import_model_specialized(model: &ModelProto, value_of: &dyn Fn(&str) -> O
     }
     let mut fixed: Vec<(String, DenseAttr)> = Vec::new();
     loop {
-        match import_graph(model, graph, opset, &fixed) {
+        match import_graph(model, graph, opset, &fixed, training) {
             Ok((module, inputs, outputs)) => {
                 let module = VerifiedModule::new(module)?;
                 let specialized = fixed.into_iter().map(|(n, _)| n).collect();
@@ -191,9 +204,10 @@ fn import_graph(
     graph: &GraphProto,
     opset: i64,
     fixed: &[(String, DenseAttr)],
+    training: bool,
 ) -> Result<GraphParts, Box<(Diag, BTreeSet<String>)>> {
     let mut wanted = BTreeSet::new();
-    let result = import_graph_once(model, graph, opset, fixed, &mut wanted);
+    let result = import_graph_once(model, graph, opset, fixed, training, &mut wanted);
     result.map_err(|d| Box::new((d, wanted)))
 }
 
@@ -205,6 +219,7 @@ fn import_graph_once(
     graph: &GraphProto,
     opset: i64,
     fixed: &[(String, DenseAttr)],
+    training: bool,
     wanted: &mut BTreeSet<String>,
 ) -> Result<GraphParts, Diag> {
     let mut module = Module::new();
@@ -234,6 +249,7 @@ fn import_graph_once(
         known: HashMap::new(),
         at: InsertPoint::End(entry),
         opset,
+        training,
         arg_names: HashMap::new(),
         wanted: RefCell::new(BTreeSet::new()),
     };

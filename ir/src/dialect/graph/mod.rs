@@ -13,6 +13,7 @@ pub mod index;
 pub mod layout;
 pub(crate) mod kernels;
 pub mod linalg;
+pub mod mode;
 pub mod reduce;
 pub mod shape;
 pub mod sort;
@@ -36,6 +37,7 @@ pub fn ops() -> impl Iterator<Item = OpRef> {
         sort::OPS,
         value::OPS,
         control::OPS,
+        mode::OPS,
     ]
     .into_iter()
     .flatten()

@@ -7,7 +7,7 @@ use super::super::elementwise::{binary, cast_to, scalar_like, select, unary};
 use super::super::shape::reshape_to as reshape;
 use super::{abs_pow, channel_view, image_input, mean_over, reduce_over, root, wants_output};
 use tessera_ir::dialect::graph::window::REDUCE_WINDOW;
-use tessera_ir::dialect::graph::{elementwise, reduce, shape};
+use tessera_ir::dialect::graph::{elementwise, mode, reduce, shape};
 use tessera_ir::infer::normalize_axis;
 use tessera_ir::{Attr, Attrs, DType, Dim, ValueId};
 
@@ -48,10 +48,29 @@ fn bn_view(cx: &mut NodeCx, v: ValueId, rank: usize) -> Result<ValueId, String> 
     reshape(cx, v, &view)
 }
 
+/// The statistics BatchNormalization normalises `x` with, marked for
+/// training: `tg.batch_stats` over every axis but the channels (but the
+/// batch axis alone for per-activation statistics, `[C, D1, ...]`).
+fn batch_stats(cx: &mut NodeCx, x: ValueId, mean: ValueId, var: ValueId) -> Result<(ValueId, ValueId), String> {
+    let rank = cx.rank(x)?;
+    let axes: Vec<i64> = match cx.rank(mean)? {
+        0 | 1 => (0..rank as i64).filter(|&a| a != 1).collect(),
+        _ => vec![0],
+    };
+    let momentum = f64::from(cx.attr_float("momentum", 0.9));
+    let attrs = Attrs::from([("axes", Attr::ints(&axes)), ("momentum", Attr::Float(momentum))]);
+    match cx.ops(&mode::BATCH_STATS, &[x, mean, var], attrs)?[..] {
+        [m, v] => Ok((m, v)),
+        _ => Err("tg.batch_stats must give two results".into()),
+    }
+}
+
 /// BatchNormalization (opsets 1, 6, 7, 9, 14, 15). Inference:
 /// `scale * (x - mean) / sqrt(var + epsilon) + bias`. With `training_mode`
 /// = 1 (opset 14+), the batch's own mean and (population) variance
 /// normalise, and the running statistics come out updated by `momentum`.
+/// Imported for training ([`NodeCx::imp`]`.training`), an inference-mode
+/// node takes its statistics from `tg.batch_stats`.
 pub(super) fn batch_normalization(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
     let x = cx.input(0)?;
     let rank = cx.rank(x)?;
@@ -89,6 +108,7 @@ pub(super) fn batch_normalization(cx: &mut NodeCx) -> Result<Vec<ValueId>, Strin
     if cx.opset < 14 && (1..5).any(|i| wants_output(cx, i)) {
         return Err("the training outputs (mean, var, saved mean, saved var) before opset 14 are not supported".into());
     }
+    let (mean, var) = if cx.imp.training { batch_stats(cx, x, mean, var)? } else { (mean, var) };
     let eps_c = scalar_like(cx, var, eps)?;
     let var_eps = binary(cx, &elementwise::ADD, var, eps_c)?;
     let inv_std = unary(cx, &elementwise::RSQRT, var_eps)?;
@@ -289,20 +309,27 @@ pub(super) fn mean_variance_normalization(cx: &mut NodeCx) -> Result<Vec<ValueId
 /// Dropout (opsets 1, 6, 7, 10, 12, 13, 22) at inference: the identity,
 /// with an all-true mask (bool from opset 10; the input's dtype before).
 /// Training mode (input #2, opset 12+) is only accepted with a ratio of 0,
-/// where it is the identity too.
+/// where it is the identity too. Imported for training, a node with a
+/// non-zero ratio becomes `tg.dropout` (without its mask output).
 pub(super) fn dropout(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
     let x = cx.input(0)?;
     if cx.opset >= 12 && cx.opt_input(2)?.is_some() {
         let training =
             cx.const_tensor(2).map_err(|e| format!("{e} (a random training-mode Dropout is not supported)"))?;
         if training.to_bools().first().copied().unwrap_or(false) {
-            let ratio = match cx.opt_input(1)? {
-                Some(_) => cx.const_tensor(1)?.to_f64s().first().copied().unwrap_or(0.5),
-                None => 0.5,
-            };
+            let ratio = dropout_ratio(cx)?;
             if ratio != 0.0 {
                 return Err(format!("training-mode Dropout with ratio {ratio} is random and not supported"));
             }
+        }
+    }
+    if cx.imp.training {
+        let ratio = dropout_ratio(cx)?;
+        if ratio != 0.0 {
+            if wants_output(cx, 1) {
+                return Err("the mask output of a Dropout that trains is not supported".into());
+            }
+            return Ok(vec![cx.op(&mode::DROPOUT, &[x], Attrs::from([("ratio", Attr::Float(ratio))]))?]);
         }
     }
     if !wants_output(cx, 1) {
@@ -313,6 +340,18 @@ pub(super) fn dropout(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
     let one = cx.scalar(mask_dtype, 1.0)?;
     let mask = cx.op(&shape::BROADCAST_TO, &[one], Attrs::from([("shape", Attr::shape(&xt.dims))]))?;
     Ok(vec![x, mask])
+}
+
+/// Dropout's ratio: input #1 (a constant) from opset 12, else attribute
+/// `ratio`; 0.5 by default.
+fn dropout_ratio(cx: &NodeCx) -> Result<f64, String> {
+    if cx.opset < 12 {
+        return Ok(f64::from(cx.attr_float("ratio", 0.5)));
+    }
+    match cx.opt_input(1)? {
+        Some(_) => Ok(cx.const_tensor(1)?.to_f64s().first().copied().unwrap_or(0.5)),
+        None => Ok(0.5),
+    }
 }
 
 #[cfg(test)]
@@ -331,6 +370,25 @@ mod tests {
         let text = ir(&m);
         assert!(text.contains("tg.reduce_sum") && text.contains("axes = [0, 2]"), "{text}");
         assert!(text.contains("-> (tensor<2x3x4xf32>, tensor<3xf32>, tensor<3xf32>)"), "{text}");
+    }
+
+    #[test]
+    fn imported_for_training_batch_norm_and_dropout_are_marked() {
+        let marked = |m: &crate::onnx::proto::ModelProto| match crate::onnx::import::import_model_for_training(m) {
+            Ok(imported) => tessera_ir::print::print_module(imported.module.module()),
+            Err(d) => panic!("{:?}", d.0.iter().map(|d| &d.message).collect::<Vec<_>>()),
+        };
+        let inputs: &[(&str, &[i64])] = &[("x", &[2, 3, 4]), ("s", &[3]), ("b", &[3]), ("m", &[3]), ("v", &[3])];
+        let bn = f32_model(15, "BatchNormalization", inputs, vec![float("momentum", 0.8)]);
+        let text = marked(&bn);
+        assert!(text.contains("tg.batch_stats %x, %m, %v {axes = [0, 2], momentum = 0.8"), "{text}");
+        assert!(!ir(&bn).contains("tg.batch_stats"), "{}", ir(&bn));
+        let dropout = f32_model(10, "Dropout", &[("x", &[2, 3])], vec![float("ratio", 0.25)]);
+        assert!(marked(&dropout).contains("tg.dropout %x {ratio = 0.25}"), "{}", marked(&dropout));
+        assert!(!ir(&dropout).contains("tg.dropout"), "{}", ir(&dropout));
+        let with_mask = with_outputs(f32_model(13, "Dropout", &[("x", &[2, 3])], vec![]), &["y", "mask"]);
+        let e = crate::onnx::import::import_model_for_training(&with_mask).err().map(|d| d.0[0].message.clone());
+        assert!(e.is_some_and(|e| e.contains("mask output")));
     }
 
     #[test]
