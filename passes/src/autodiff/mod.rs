@@ -2,28 +2,38 @@
 //! arguments to differentiate, a new function that computes the original
 //! outputs and the vector-Jacobian products for those arguments.
 //!
-//! The forward ops are kept as they are (every forward value is saved for
-//! the backward pass); the backward ops follow them in the same block,
-//! built by each op's `vjp` hook in reverse order, with the gradients of a
-//! value used several times summed by `tg.add`. Only float values are
-//! differentiated: an op is visited when one of its float operands depends
-//! on a differentiated argument and a cotangent reaches one of its results.
-//! The result is ordinary graph IR: it prints, verifies and evaluates like
-//! any other function.
+//! The forward ops are kept as they are; the backward ops follow them in
+//! the same block, built by each op's `vjp` hook in reverse order
+//! ([`sweep`]), with the gradients of a value used several times summed by
+//! `tg.add`. Only float values are differentiated: an op is visited when
+//! one of its float operands (or a value its regions use) depends on a
+//! differentiated argument and a cotangent reaches one of its results.
+//! Calls are inlined first ([`grad_with`] takes the callees). By default
+//! every forward value the backward ops read is saved (kept alive);
+//! [`Recompute::Cheap`] recomputes cheap ones in the backward pass instead
+//! ([`recompute`]). The result is ordinary graph IR: it prints, verifies
+//! and evaluates like any other function.
 
 mod copy;
 mod params;
+mod recompute;
+mod sweep;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod control_tests;
+#[cfg(test)]
+mod coverage_tests;
+#[cfg(test)]
+mod more_tests;
 
 pub use copy::copy_body;
 pub use params::params_to_args;
 
-use std::collections::{HashMap, HashSet};
+use crate::lower::inline::inline_calls;
+use sweep::{active_values, is_float, Cotangents, Sweep};
 use tessera_ir::builder::Builder;
-use tessera_ir::dialect::graph::elementwise::ADD;
 use tessera_ir::infer::SymbolTable;
-use tessera_ir::vjp::VjpCx;
 use tessera_ir::{DTypeClass, Diag, Func, Loc, Traits, Type, ValueId};
 
 /// Where the cotangents of the outputs come from.
@@ -47,10 +57,42 @@ pub struct GradSpec {
     pub name: String,
 }
 
+/// Which forward values the backward pass reads from the forward pass.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum Recompute {
+    /// Every forward value a rule reads is kept alive until its backward use.
+    #[default]
+    Save,
+    /// Values of cheap ops (elementwise, broadcasts, reshapes, transposes,
+    /// constants) are computed again right before their backward uses, from
+    /// the saved values of the other ops, so only those stay alive.
+    Cheap,
+}
+
+/// How [`grad_with`] differentiates, beyond what [`GradSpec`] names.
+#[derive(Clone, Debug, Default)]
+pub struct GradOptions {
+    /// The functions a `tg.call` may name; calls are inlined before differentiating.
+    pub callees: Vec<Func>,
+    /// The save-versus-recompute policy.
+    pub recompute: Recompute,
+}
+
 /// Builds `name(args..., [seeds...]) -> (outputs..., gradients...)` from
-/// `func`, which must be a single-block function ending in `tg.return`.
+/// `func`, which must be a single-block function ending in `tg.return`,
+/// saving every forward value and calling no function.
 pub fn grad(func: &Func, symbols: &dyn SymbolTable, spec: &GradSpec) -> Result<Func, Diag> {
-    let mut g = func.clone();
+    grad_with(func, symbols, spec, &GradOptions::default())
+}
+
+/// [`grad`] with the callees of `tg.call` (inlined first) and a policy.
+pub fn grad_with(func: &Func, symbols: &dyn SymbolTable, spec: &GradSpec, options: &GradOptions) -> Result<Func, Diag> {
+    let inlined = if options.callees.is_empty() {
+        std::borrow::Cow::Borrowed(func)
+    } else {
+        inline_calls(func, &options.callees, symbols).map_err(|d| d.0.into_iter().next().unwrap_or_else(|| Diag::error(func.loc.clone(), "inlining failed")))?
+    };
+    let mut g = inlined.into_owned();
     g.name = spec.name.clone();
     let entry = g.entry();
     let ret = return_op(&g)?;
@@ -70,7 +112,8 @@ pub fn grad(func: &Func, symbols: &dyn SymbolTable, spec: &GradSpec) -> Result<F
         }
         wrt.push(v);
     }
-    let active = active_values(&g, &wrt);
+    let forward_ops = g.block(entry).ops.clone();
+    let active = active_values(&g, &forward_ops, wrt.iter().copied());
     let mut seeds = Vec::new();
     if spec.seed == Seed::Args {
         for &o in &outputs {
@@ -78,7 +121,6 @@ pub fn grad(func: &Func, symbols: &dyn SymbolTable, spec: &GradSpec) -> Result<F
             seeds.push(g.add_block_arg(entry, ty));
         }
     }
-    let forward_ops = g.block(entry).ops.clone();
     let mut b = Builder::new(&mut g, symbols);
     let mut cot = Cotangents::default();
     match spec.seed {
@@ -103,9 +145,7 @@ pub fn grad(func: &Func, symbols: &dyn SymbolTable, spec: &GradSpec) -> Result<F
             }
         }
     }
-    for &op in forward_ops.iter().rev() {
-        backward_op(&mut b, op, &active, &mut cot)?;
-    }
+    Sweep.ops(&mut b, &forward_ops, &active, &mut cot)?;
     let mut results = outputs.clone();
     for &v in &wrt {
         let gv = match cot.get(v) {
@@ -118,6 +158,9 @@ pub fn grad(func: &Func, symbols: &dyn SymbolTable, spec: &GradSpec) -> Result<F
     b.ret(&results)?;
     let types: Vec<Type> = results.iter().map(|&v| g.ty(v).clone()).collect();
     g.results = types;
+    if options.recompute == Recompute::Cheap {
+        recompute::cheap_values(&mut g, &forward_ops);
+    }
     Ok(g)
 }
 
@@ -131,89 +174,9 @@ pub fn return_op(func: &Func) -> Result<tessera_ir::OpId, Diag> {
         .ok_or_else(|| Diag::error(func.loc.clone(), format!("@{} has no tg.return", func.name)))
 }
 
-/// Whether `ty` is a float tensor.
-fn is_float(ty: &Type) -> bool {
-    ty.as_tensor().is_some_and(|t| t.dtype.is_in(DTypeClass::Float))
-}
-
-/// The float values that depend on `wrt`, in the entry block (an op with
-/// regions counts its nested operands as its own).
-fn active_values(func: &Func, wrt: &[ValueId]) -> HashSet<ValueId> {
-    let mut active: HashSet<ValueId> = wrt.iter().copied().collect();
-    for &op in &func.block(func.entry()).ops {
-        let data = func.op(op);
-        let mut used = data.operands.clone();
-        let mut nested = Vec::new();
-        for &r in &data.regions {
-            func.walk_region(r, &mut nested);
-        }
-        for n in nested {
-            used.extend(func.op(n).operands.iter().copied());
-        }
-        if used.iter().any(|v| active.contains(v)) {
-            active.extend(data.results.iter().copied().filter(|&r| is_float(func.ty(r))));
-        }
-    }
-    active
-}
-
-/// The cotangent accumulated so far for each value.
-#[derive(Default)]
-struct Cotangents(HashMap<ValueId, ValueId>);
-
-impl Cotangents {
-    fn get(&self, v: ValueId) -> Option<ValueId> {
-        self.0.get(&v).copied()
-    }
-
-    /// Adds `g` to the cotangent of `v`.
-    fn accumulate(&mut self, b: &mut Builder, v: ValueId, g: ValueId) -> Result<(), Diag> {
-        let sum = match self.0.get(&v) {
-            Some(&prev) => b.binary(&ADD, prev, g)?,
-            None => g,
-        };
-        self.0.insert(v, sum);
-        Ok(())
-    }
-}
-
 /// Zeros of `v`'s type.
 fn zeros(b: &mut Builder, v: ValueId) -> Result<ValueId, Diag> {
     let t = b.func.ty(v).as_tensor().cloned().ok_or_else(|| Diag::error(Loc::Unknown, "not a tensor"))?;
     let zero = b.scalar(t.dtype, 0.0)?;
     b.broadcast_to(zero, &t.dims)
-}
-
-/// Runs the gradient rule of one forward op, if a cotangent reaches it and
-/// an operand wants one, and accumulates the operands' gradients.
-fn backward_op(b: &mut Builder, op: tessera_ir::OpId, active: &HashSet<ValueId>, cot: &mut Cotangents) -> Result<(), Diag> {
-    let data = b.func.op(op).clone();
-    let cotangents: Vec<Option<ValueId>> = data.results.iter().map(|&r| cot.get(r)).collect();
-    if cotangents.iter().all(Option::is_none) {
-        return Ok(());
-    }
-    let wants: Vec<bool> = data.operands.iter().map(|v| active.contains(v) && is_float(b.func.ty(*v))).collect();
-    if !wants.contains(&true) {
-        return Ok(());
-    }
-    let name = data.def.name();
-    b.set_loc(data.loc.clone());
-    let grads = {
-        let mut cx = VjpCx::new(b, data.operands.clone(), data.results.clone(), cotangents, wants.clone(), data.attrs.clone(), data.loc.clone());
-        data.def.vjp(&mut cx).map_err(|d| Diag { message: format!("cannot differentiate '{name}': {}", d.message), ..d })?
-    };
-    if grads.len() != data.operands.len() {
-        return Err(Diag::error(data.loc, format!("the gradient rule of '{name}' gave {} gradient(s) for {} operand(s)", grads.len(), data.operands.len())));
-    }
-    for (i, (&v, gv)) in data.operands.iter().zip(grads).enumerate() {
-        let Some(gv) = gv.filter(|_| wants[i]) else { continue };
-        if b.func.ty(gv) != b.func.ty(v) {
-            return Err(Diag::error(
-                data.loc,
-                format!("the gradient rule of '{name}' gave operand #{i} a gradient of type {}, expected {}", b.func.ty(gv), b.func.ty(v)),
-            ));
-        }
-        cot.accumulate(b, v, gv)?;
-    }
-    Ok(())
 }

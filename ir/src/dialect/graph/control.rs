@@ -11,6 +11,9 @@ use crate::op::{Arity, AttrKind, AttrSpec, OpDef, OpRef, OpSpec, Traits};
 use crate::tensor::{Data, Tensor};
 use crate::types::{TensorType, Type};
 use std::collections::HashMap;
+use super::vjp::control as rules;
+use crate::diag::Diag;
+use crate::vjp::{Grads, VjpCx};
 
 /// `tg.return %a, %b` and `tg.yield %a`: end a block, handing its operands
 /// to whatever the block belongs to.
@@ -75,6 +78,9 @@ impl OpDef for Call {
     fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
         let name = cx.op.symbol("sym")?;
         cx.env.call(name, cx.inputs.to_vec())
+    }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::call(cx)
     }
 }
 
@@ -167,6 +173,9 @@ impl OpDef for If {
     fn eval(&self, cx: &mut EvalCx) -> Result<Vec<Tensor>, String> {
         let cond = scalar_bool(cx.input(0)?, "the condition")?;
         cx.env.run_region(if cond { 0 } else { 1 }, Vec::new())
+    }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::if_(cx)
     }
 }
 
@@ -289,6 +298,9 @@ impl OpDef for Loop {
             carried.push(stack(ty.dtype, &item, &parts).map_err(|e| format!("scan output #{k}: {e}"))?);
         }
         Ok(carried)
+    }
+    fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
+        rules::loop_(cx)
     }
 }
 

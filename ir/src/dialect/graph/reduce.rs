@@ -252,6 +252,7 @@ impl OpDef for Cumulative {
     fn vjp(&self, cx: &mut VjpCx) -> Result<Grads, Diag> {
         match self.combine {
             Combine::Sum => rules::cumsum(cx),
+            Combine::Prod => rules::cumprod(cx),
             _ => Err(cx.not_differentiable(self.name())),
         }
     }

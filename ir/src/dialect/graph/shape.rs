@@ -369,7 +369,7 @@ fn padded_size(axis: usize, n: u64, lo: i64, hi: i64, mode: &str) -> Result<u64,
 /// Where position `j` of an axis of size `n` padded by `lo` and `hi` in
 /// `mode` reads the input (`None`: the padding value). The pads must have
 /// passed [`padded_size`].
-fn pad_source(n: usize, lo: i64, hi: i64, mode: &str, j: usize) -> Option<usize> {
+pub(crate) fn pad_source(n: usize, lo: i64, hi: i64, mode: &str, j: usize) -> Option<usize> {
     let crop_low = (-(lo as i128)).max(0);
     let kept = n as i128 - crop_low - (-(hi as i128)).max(0);
     let p = j as i128 - (lo as i128).max(0);

@@ -3,7 +3,8 @@
 //! operand's axis order. `conv`: the input's gradient is a transposed
 //! convolution (the kernel flipped, input dilation = stride); the weight's
 //! is a convolution of the input with the cotangent, batch and channels
-//! swapped (stride and dilation swapped too).
+//! swapped (stride and dilation swapped too). An input dilation
+//! (`lhs_dilation`) is applied to the input explicitly.
 
 use super::super::linalg as la;
 use super::super::shape as sh;
@@ -111,7 +112,23 @@ fn known(cx: &VjpCx, d: &Dim, what: &str) -> Result<i64, Diag> {
         .ok_or_else(|| cx.error(format!("differentiating 'tg.conv' needs a static {what}, got {d}")))
 }
 
-/// `conv {strides, dilations, pad_low, pad_high, groups}` (without input dilation).
+/// `x` with `l - 1` zeros between neighbours along each spatial axis
+/// (`l` from `lhs_dilation`), to the dilated sizes `n`.
+fn dilate(cx: &mut VjpCx, x: ValueId, lhs_dilation: &[i64], n: &[i64]) -> Result<ValueId, Diag> {
+    if lhs_dilation.iter().all(|&l| l == 1) {
+        return Ok(x);
+    }
+    let mut v = x;
+    for (i, &l) in lhs_dilation.iter().enumerate() {
+        v = cx.spread(v, 2 + i, l as u64)?;
+    }
+    let s = n.len();
+    cx.b.slice(v, &vec![0; s], n, &range(2, 2 + s), &vec![1; s])
+}
+
+/// `conv {strides, dilations, pad_low, pad_high, lhs_dilation, groups}`;
+/// with input dilation, the input's gradient is that of the dilated input
+/// at every `lhs_dilation`-th position, and the weight's uses the dilated input.
 pub fn conv(cx: &mut VjpCx) -> Result<Grads, Diag> {
     let (x, w) = (cx.operand(0), cx.operand(1));
     let (xd, wd, yd) = (cx.dims(x)?, cx.dims(w)?, cx.dims(cx.result(0))?);
@@ -120,16 +137,15 @@ pub fn conv(cx: &mut VjpCx) -> Result<Grads, Diag> {
     let axes = window_axes(&at, s).map_err(|e| cx.error(e))?;
     let lhs_dilation = per_axis(&at, "lhs_dilation", s, 1, Some(1)).map_err(|e| cx.error(e))?;
     let groups = at.int_or("groups", 1).map_err(|e| cx.error(e))?;
-    if lhs_dilation.iter().any(|&l| l != 1) {
-        return Err(cx.error("'tg.conv' with lhs_dilation is not differentiable yet"));
-    }
     let (o, cg) = (known(cx, &wd[0], "output channel count")?, known(cx, &wd[1], "channel count")?);
     let og = o / groups;
     let mut n = Vec::with_capacity(s);
     let mut k = Vec::with_capacity(s);
     let mut out = Vec::with_capacity(s);
     for i in 0..s {
-        n.push(known(cx, &xd[2 + i], "spatial size")?);
+        // The input as the window sees it: dilated by lhs_dilation.
+        let raw = known(cx, &xd[2 + i], "spatial size")?;
+        n.push(if raw == 0 { 0 } else { (raw - 1) * lhs_dilation[i] + 1 });
         k.push(known(cx, &wd[2 + i], "kernel size")?);
         out.push(known(cx, &yd[2 + i], "output size")?);
     }
@@ -167,9 +183,15 @@ pub fn conv(cx: &mut VjpCx) -> Result<Grads, Diag> {
             ("lhs_dilation", Attr::ints(&strides)),
             ("groups", Attr::Int(groups)),
         ]);
-        grads[0] = Some(cx.b.op(&la::CONV, &[g, wf], attrs)?);
+        let gd = cx.b.op(&la::CONV, &[g, wf], attrs)?;
+        grads[0] = Some(if lhs_dilation.iter().all(|&l| l == 1) {
+            gd
+        } else {
+            cx.b.slice(gd, &vec![0; s], &n, &range(2, 2 + s), &lhs_dilation)?
+        });
     }
     if cx.wants(1) {
+        let x = dilate(cx, x, &lhs_dilation, &n)?;
         let batch = xd[0].clone();
         let gd = Dim::Known(groups as u64);
         // x as [Cg, groups * N, S...] and g as [O, N, S'...].

@@ -3,6 +3,7 @@
 //! zeros, and summing a broadcast gradient back to an operand's shape.
 //! Each op's `vjp` hook calls its rule here; the rules build graph ops only.
 
+pub mod control;
 pub mod elementwise;
 pub mod index;
 pub mod linalg;
@@ -62,11 +63,26 @@ impl VjpCx<'_, '_> {
         self.sub(k, x)
     }
 
-    /// Zeros of `like`'s type.
+    /// Zeros of `like`'s type (picked by a false `select` where a dim is
+    /// unknown, so that no size needs to be named).
     pub fn zeros_like(&mut self, like: ValueId) -> Result<ValueId, Diag> {
         let dims = self.dims(like)?;
         let zero = self.constant_like(like, 0.0)?;
+        if dims.iter().any(|d| matches!(d, Dim::Unknown)) {
+            let no = self.b.scalar(crate::dtype::DType::I1, 0.0)?;
+            return self.b.op(&ew::SELECT, &[no, like, zero], Attrs::new());
+        }
         self.b.broadcast_to(zero, &dims)
+    }
+
+    /// `g` restated with `like`'s type where the two differ only in how
+    /// much is known of the dims.
+    pub fn retype(&mut self, g: ValueId, like: ValueId) -> Result<ValueId, Diag> {
+        if self.b.func.ty(g) == self.b.func.ty(like) {
+            return Ok(g);
+        }
+        let dims = self.dims(like)?;
+        self.b.reshape(g, &dims)
     }
 
     /// The cotangent of result `i`, or zeros of its type when none flows back.
@@ -114,6 +130,23 @@ impl VjpCx<'_, '_> {
         let zero = self.constant_like(x, 0.0)?;
         let attrs = Attrs::from([("low", Attr::ints(low)), ("high", Attr::ints(high))]);
         self.b.op(&sh::PAD, &[x, zero], attrs)
+    }
+
+    /// The product of a factor's fellow factors (the others multiplied
+    /// with it into `y`), without dividing by zero, from: whether the
+    /// factor is zero, the factor with zero read as 1, `y`, how many zero
+    /// factors `y` has and the product of its nonzero ones. That is `y /
+    /// factor` where no factor is zero, the nonzero product at the only
+    /// zero, and 0 elsewhere (as PyTorch's `prod` backward).
+    pub fn others_product(&mut self, [is_zero, factor, y, count, nonzero]: [ValueId; 5]) -> Result<ValueId, Diag> {
+        let zero = self.constant_like(y, 0.0)?;
+        let one = self.constant_like(y, 1.0)?;
+        let none = self.b.binary(&ew::EQ, count, zero)?;
+        let single = self.b.binary(&ew::EQ, count, one)?;
+        let ratio = self.div(y, factor)?;
+        let if_nonzero = self.b.op(&ew::SELECT, &[none, ratio, zero], Attrs::new())?;
+        let if_zero = self.b.op(&ew::SELECT, &[single, nonzero, zero], Attrs::new())?;
+        self.b.op(&ew::SELECT, &[is_zero, if_zero, if_nonzero], Attrs::new())
     }
 
     /// `x` with `s - 1` zeros inserted after every element along `axis`

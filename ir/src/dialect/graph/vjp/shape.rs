@@ -5,6 +5,7 @@ use super::super::shape as sh;
 use crate::attr::{Attr, Attrs};
 use crate::diag::Diag;
 use crate::dim::Dim;
+use crate::id::ValueId;
 use crate::vjp::{Grads, VjpCx};
 
 /// `broadcast_to`: the cotangent summed back to the operand's shape.
@@ -81,18 +82,19 @@ pub fn slice(cx: &mut VjpCx) -> Result<Grads, Diag> {
     })
 }
 
-/// `pad` in constant mode: the cotangent cropped back (and padded where the
-/// forward op cropped); the padding value gets the sum of the cotangent
-/// over the padded positions.
+/// `pad`: in constant mode, the cotangent cropped back (and padded where
+/// the forward op cropped), and the padding value gets the sum of the
+/// cotangent over the padded positions; in reflect and edge modes, see
+/// [`unpad`] (the padding value is unused and gets none).
 pub fn pad(cx: &mut VjpCx) -> Result<Grads, Diag> {
     let a = cx.attrs();
     let mode = a.choice("mode", &["constant", "reflect", "edge"], "constant").map_err(|e| cx.error(e))?.to_string();
     let low = a.ints("low").map_err(|e| cx.error(e))?;
     let high = a.ints("high").map_err(|e| cx.error(e))?;
-    if mode != "constant" {
-        return Err(cx.error(format!("'tg.pad' in \"{mode}\" mode is not differentiable yet")));
-    }
     let g = cx.cot(0)?;
+    if mode != "constant" {
+        return Ok(vec![if cx.wants(0) { Some(unpad(cx, g, &low, &high, &mode)?) } else { None }, None]);
+    }
     let neg = |v: &[i64]| v.iter().map(|&p| -p).collect::<Vec<_>>();
     let gx = cx.pad_zeros(g, &neg(&low), &neg(&high))?;
     let gv = if cx.wants(1) {
@@ -104,6 +106,39 @@ pub fn pad(cx: &mut VjpCx) -> Result<Grads, Diag> {
         None
     };
     Ok(vec![cx.wants(0).then_some(gx), gv])
+}
+
+/// The adjoint of `pad` in reflect or edge mode: axis by axis, each
+/// position's cotangent is added to the input element it copies (a
+/// gather's adjoint with the positions as a constant). A padded (or
+/// cropped) axis needs a static size.
+fn unpad(cx: &mut VjpCx, g: ValueId, low: &[i64], high: &[i64], mode: &str) -> Result<ValueId, Diag> {
+    let x = cx.operand(0);
+    let dims = cx.dims(x)?;
+    let mut g = g;
+    for (axis, (&lo, &hi)) in low.iter().zip(high).enumerate() {
+        if lo == 0 && hi == 0 {
+            continue;
+        }
+        let n = dims[axis].known().ok_or_else(|| {
+            cx.error(format!("differentiating a {mode} pad needs a static size on axis {axis}, got {}", dims[axis]))
+        })? as usize;
+        let mut now = cx.dims(g)?;
+        let out = now[axis].known().ok_or_else(|| cx.error(format!("the padded axis {axis} has no static size")))? as usize;
+        let sources: Vec<f64> = (0..out)
+            .map(|j| sh::pad_source(n, lo, hi, mode, j).map(|p| p as f64).ok_or_else(|| cx.error("a padded position reads no element")))
+            .collect::<Result<_, _>>()?;
+        let ty = crate::types::TensorType::of(&[out as u64], crate::dtype::DType::I64);
+        let dense = crate::attr::DenseAttr::from_f64s(ty, &sources).map_err(|e| cx.error(e))?;
+        let idx = cx.b.constant(dense)?;
+        now[axis] = Dim::Known(n as u64);
+        g = cx.scatter_add_axis(g, idx, axis, &now)?;
+    }
+    if cx.dims(g)? == dims {
+        Ok(g)
+    } else {
+        cx.b.reshape(g, &dims)
+    }
 }
 
 /// `concat {axis}`: each operand gets its stretch of the cotangent. Every
