@@ -15,7 +15,11 @@ use tessera_frontend::onnx::proto::ModelProto;
 use tessera_frontend::tsr::{compile_tsr, source_map};
 use tessera_ir::tensor::Tensor;
 use tessera_ir::verify::VerifiedModule;
-use tessera_ir::{Dim, Type};
+use tessera_ir::dialect::graph::mode;
+use tessera_ir::op::same_op;
+use tessera_ir::{Dim, Func, Module, Type};
+use tessera_passes::dce::eliminate_dead_ops;
+use tessera_passes::train::inference_mode;
 
 /// A loaded model.
 pub struct Model {
@@ -45,7 +49,7 @@ impl Model {
             let inputs = graph_inputs(&proto).map_err(|d| Failure(d.to_string()))?;
             return Ok(Model { source: Source::Onnx(Box::new(proto)), inputs });
         }
-        let text = TextModel::load(path)?;
+        let text = TextModel::load_for_inference(path)?;
         let inputs = text.input_names.into_iter().zip(text.input_types).collect();
         Ok(Model { source: Source::Text { module: text.module, entry: text.entry }, inputs })
     }
@@ -127,9 +131,27 @@ pub struct TextModel {
 }
 
 impl TextModel {
-    /// Loads and verifies a `.tir` or `.tsr` file.
+    /// Loads and verifies a `.tir` or `.tsr` file as written: with its
+    /// training-mode markers (`tg.batch_stats`, `tg.dropout`; `.tsr`'s
+    /// `batch_norm` and `dropout`), for `tessera train` to switch to
+    /// their training forms.
     pub fn load(path: &Path) -> Result<TextModel, Failure> {
-        let loaded = load_ir(path)?;
+        TextModel::load_with(path, false)
+    }
+
+    /// Loads and verifies a `.tir` or `.tsr` file in inference mode, as
+    /// running, compiling and exporting see a model (and as ONNX imports
+    /// for inference): each training-mode marker replaced by its inference
+    /// form, and the ops only a marker used removed.
+    pub fn load_for_inference(path: &Path) -> Result<TextModel, Failure> {
+        TextModel::load_with(path, true)
+    }
+
+    fn load_with(path: &Path, inference: bool) -> Result<TextModel, Failure> {
+        let mut loaded = load_ir(path)?;
+        if inference {
+            inference_form(&mut loaded.module);
+        }
         let module = VerifiedModule::new(loaded.module.clone()).map_err(|d| loaded.render(&d))?;
         let func = module
             .module()
@@ -146,6 +168,22 @@ impl TextModel {
         let output_names = (0..func.results.len()).map(|i| format!("output_{i}")).collect();
         let entry = func.name.clone();
         Ok(TextModel { module, entry, input_names, input_types, output_names })
+    }
+}
+
+/// Replaces `module`'s training-mode markers by their inference forms and
+/// removes the ops that only they used (a module without markers is left
+/// as it is).
+fn inference_form(module: &mut Module) {
+    let marked = |f: &Func| {
+        f.walk().into_iter().any(|op| same_op(f.op(op).def, &mode::BATCH_STATS) || same_op(f.op(op).def, &mode::DROPOUT))
+    };
+    if !module.funcs.iter().any(marked) {
+        return;
+    }
+    inference_mode(module);
+    for f in &mut module.funcs {
+        eliminate_dead_ops(f);
     }
 }
 

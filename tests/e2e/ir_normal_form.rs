@@ -6,17 +6,16 @@
 //! - a negative axis and its non-negative equivalent (`axes = [-1]` on a
 //!   rank-4 operand is `axes = [3]`): the importer's decompositions differ;
 //! - an attribute at its default, written or left off (`steps` of ones,
-//!   pad `mode = "constant"`, `select_last_index = false`, scatter
-//!   `reduction = "none"`): ONNX attributes are optional;
+//!   pad `mode = "constant"`, scatter `reduction = "none"`): ONNX
+//!   attributes are optional;
 //! - a static `tg.iota` and the literal it equals: the exporter writes small
 //!   iotas as constants;
-//! - `tg.rsqrt(x)` and `tg.reciprocal(tg.sqrt(x))`: ONNX has no Rsqrt;
 //! - a constant anywhere before its first use and right before it: the
 //!   exporter writes Constant nodes where they are first needed.
 //!
 //! Anything else that differs is a real difference.
 
-use tessera_ir::dialect::graph::{elementwise, shape, value};
+use tessera_ir::dialect::graph::{shape, value};
 use tessera_ir::equiv::module_difference;
 use tessera_ir::op::same_op;
 use tessera_ir::types::TensorType;
@@ -25,12 +24,8 @@ use tessera_ir::{Attr, Attrs, DenseAttr, Dim, Func, Module, OpId};
 use tessera_passes::{PassManager, Pipeline};
 
 /// Attributes whose default may be written or left off: (op, attribute, default).
-fn defaults() -> [(&'static str, &'static str, Attr); 3] {
-    [
-        ("tg.pad", "mode", Attr::Str("constant".into())),
-        ("tg.argmax", "select_last_index", Attr::Bool(false)),
-        ("tg.scatter", "reduction", Attr::Str("none".into())),
-    ]
+fn defaults() -> [(&'static str, &'static str, Attr); 2] {
+    [("tg.pad", "mode", Attr::Str("constant".into())), ("tg.scatter", "reduction", Attr::Str("none".into()))]
 }
 
 /// How two modules compare after an ONNX round trip.
@@ -135,16 +130,6 @@ fn respell(func: &mut Func, op: OpId) -> Result<(), String> {
             let data = func.op_mut(op);
             data.def = &value::CONSTANT;
             data.attrs = Attrs::new().with("value", Attr::Dense(literal));
-        }
-    }
-    if same_op(func.op(op).def, &elementwise::RECIPROCAL) {
-        let x = func.op(op).operands[0];
-        let sqrt = func.def_op(x).filter(|&d| same_op(func.op(d).def, &elementwise::SQRT));
-        if let Some(sqrt) = sqrt {
-            let inner = func.op(sqrt).operands[0];
-            let data = func.op_mut(op);
-            data.def = &elementwise::RSQRT;
-            data.operands = vec![inner];
         }
     }
     Ok(())

@@ -253,7 +253,7 @@ fn tsr_models_run_and_inspect_from_the_command_line() {
 #[test]
 fn tsr_compilation_never_panics() {
     let mut texts: Vec<String> = Vec::new();
-    for file in ["mlp.tsr", "lenet.tsr", "transformer_encoder.tsr"] {
+    for file in ["mlp.tsr", "lenet.tsr", "transformer_encoder.tsr", "bn_dropout.tsr"] {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(file);
         texts.push(std::fs::read_to_string(path).unwrap());
     }

@@ -3,7 +3,9 @@
 //! JIT and `--engine reference` agreeing), exports (`tessera export`, and
 //! ONNX Runtime agrees with tessera on the exported file when the venv has
 //! it), and trains a few full-batch SGD steps on seeded data (`tessera
-//! train`: every loss finite, and the last below the first).
+//! train`: every loss finite, and the last below the first). The model
+//! with batch normalisation and dropout trains in training mode and runs
+//! and exports in inference mode.
 
 use crate::binary::{stderr, tessera};
 use crate::onnx_cases::compare;
@@ -11,6 +13,8 @@ use crate::onnx_export::{read_npy_tensor, root, scratch, write_ort_case};
 use std::path::Path;
 use std::process::Command;
 use tessera_frontend::npy::write_npy;
+use tessera_frontend::npz::read_npz;
+use tessera_frontend::onnx::import::import_model;
 use tessera_frontend::onnx::load_model;
 use tessera_ir::tensor::Tensor;
 use tessera_ir::DType;
@@ -36,6 +40,7 @@ const EXAMPLES: &[Example] = &[
     Example { file: "mlp.tsr", input: "x", row: &[784], dtype: DType::F32, range: 1.0, classes: 10 },
     Example { file: "lenet.tsr", input: "x", row: &[1, 28, 28], dtype: DType::F32, range: 1.0, classes: 10 },
     Example { file: "transformer_encoder.tsr", input: "ids", row: &[6], dtype: DType::I64, range: 100.0, classes: 4 },
+    Example { file: "bn_dropout.tsr", input: "x", row: &[1, 8, 8], dtype: DType::F32, range: 1.0, classes: 3 },
 ];
 
 /// `n` reproducible values in `[0, 1)` (a 64-bit LCG; the seed picks the stream).
@@ -130,4 +135,56 @@ fn tsr_examples_compile_run_export_and_train() {
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "ONNX Runtime disagrees with tessera on an exported .tsr model:\n{report}");
     assert!(report.contains(&format!("{ort_cases} passed, 0 failed")), "{report}");
+}
+
+/// `models/bn_dropout.tsr` under `tessera train` (Adam, batches of 16
+/// offset and scaled images, so that batch statistics differ from the
+/// initial running ones): the loss falls; the running statistics move (batch
+/// normalisation trains in training mode); another seed gives other losses
+/// (dropout draws masks). `tessera run` and `tessera export`, and the
+/// trained `model.onnx`, hold neither marker: the running statistics
+/// normalise and dropout is the identity, so two runs agree exactly.
+#[test]
+fn tsr_batch_norm_and_dropout_train_in_training_mode_and_infer_without() {
+    let dir = scratch("tsr-modes");
+    let text = |p: &Path| p.to_str().expect("utf-8 path").to_string();
+    let model = "models/bn_dropout.tsr";
+    let rows = 16;
+    let pixels: Vec<f64> = uniform(rows * 64, 21).iter().map(|u| 3.0 + 4.0 * (u - 0.5)).collect();
+    let images = Tensor::convert_f64(DType::F32, vec![rows, 1, 8, 8], &pixels).expect("images");
+    let labels: Vec<f64> = uniform(rows, 22).iter().map(|u| (u * 3.0).floor()).collect();
+    let arg = format!("x={}", save(&dir, "x.npy", &images));
+    let target = save(&dir, "y.npy", &Tensor::convert_f64(DType::I64, vec![rows], &labels).expect("labels"));
+    let train = |seed: &str| {
+        let out = dir.join(format!("seed{seed}"));
+        let args = ["train", model, "--input", &arg, "--target", &target, "--batch", "16", "--steps", "12"];
+        cli(&[&args[..], &["--optimizer", "adam", "--lr", "0.01", "--seed", seed, "--quiet", "--out", &text(&out)]].concat());
+        (losses(&out), out)
+    };
+    let (curve, out) = train("1");
+    assert!(curve.iter().all(|l| l.is_finite()), "{curve:?}");
+    assert!(curve[9..].iter().sum::<f64>() < 0.6 * curve[..3].iter().sum::<f64>(), "the loss falls: {curve:?}");
+    assert_ne!(train("2").0, curve, "another seed draws other dropout masks");
+
+    let params = read_npz(&out.join("params.npz")).expect("params.npz");
+    let get = |name: &str| params.iter().find(|(n, _)| n == name).map(|(_, d)| Tensor::from(d).to_f64s()).expect(name);
+    let (mean, var) = (get("BnDropout.bn_mean"), get("BnDropout.bn_var"));
+    assert!(mean.iter().all(|&m| m != 0.0) && var.iter().all(|&v| v != 1.0 && v > 0.0), "running statistics {mean:?} {var:?}");
+
+    let exported = dir.join("model.onnx");
+    cli(&["export", model, "-o", &text(&exported)]);
+    for file in [exported, out.join("model.onnx")] {
+        let proto = load_model(&file).unwrap_or_else(|d| panic!("{}: {}", file.display(), d.message));
+        let ops: Vec<&str> = proto.graph.iter().flat_map(|g| &g.node).map(|n| n.op_type.as_str()).collect();
+        assert!(!ops.contains(&"Dropout") && !ops.contains(&"BatchNormalization"), "{}: {ops:?}", file.display());
+        let imported = import_model(&proto).unwrap_or_else(|d| panic!("{}: {d}", file.display()));
+        let ir = tessera_ir::print::print_module(imported.module.module());
+        assert!(!ir.contains("batch_stats") && !ir.contains("dropout"), "{ir}");
+    }
+    let run = |name: &str| {
+        let out = dir.join(name);
+        cli(&["run", model, "--input", &arg, "--output-dir", &text(&out)]);
+        read_npy_tensor(&out.join("output_0.npy")).expect("output_0.npy").to_f64s()
+    };
+    assert_eq!(run("run1"), run("run2"), "inference is deterministic");
 }

@@ -19,7 +19,7 @@
 //! may be generic: its signature's dim names bind to the arguments' sizes
 //! and `...` to any run of dims, and the body is checked and lowered with
 //! the sizes of each call. Builtins map to graph primitives
-//! (listed in `builtins.rs`); layers are written in `.tsr` itself in the standard
+//! (listed in `builtins/mod.rs`); layers are written in `.tsr` itself in the standard
 //! library ([`STD_SOURCE`]).
 //!
 //! The pieces, in order: [`lexer`] and [`parser`] (to the syntax tree in
@@ -60,7 +60,8 @@ use tessera_ir::{Diag, Diags, Module, SourceMap};
 pub const STD_FILE: &str = "std.tsr";
 
 /// The standard library's source: activations, dense and convolution
-/// layers, pooling, normalisation, dropout, embedding, attention, LSTM.
+/// layers, pooling, normalisation, embedding, attention, LSTM (dropout and
+/// the batch statistics are builtins: `builtins/mode.rs`).
 pub const STD_SOURCE: &str = include_str!("std.tsr");
 
 /// Compiles `.tsr` source (named `file` in diagnostics) to a module with

@@ -143,13 +143,17 @@ pub fn export_module(module: &VerifiedModule, entry: &str, options: &ExportOptio
         .filter_map(|(&v, name)| func.ty(v).as_tensor().map(|t| value_info(name, t, true)))
         .collect();
     let graph_state = ex.graphs.pop().unwrap_or_default();
+    let read = node_inputs(&graph_state.nodes);
     let mut initializer = Vec::new();
     for p in &module.params {
         if !ex.params.contains(&p.name) {
             continue;
         }
         match &p.init {
-            Some(init) => initializer.push(dense_to_tensor(&p.name, init)),
+            // A parameter no node reads (its reader was folded into
+            // another node, or was dead) is left out.
+            Some(init) if read.contains(p.name.as_str()) => initializer.push(dense_to_tensor(&p.name, init)),
+            Some(_) => {}
             None => inputs.push(value_info(&p.name, &p.ty, true)),
         }
     }
@@ -176,6 +180,22 @@ pub fn export_module(module: &VerifiedModule, entry: &str, options: &ExportOptio
 }
 
 /// The operands of the terminator ending `block` of the current frame.
+/// Every name a node of `nodes` reads, those of nodes in their subgraphs included.
+fn node_inputs(nodes: &[NodeProto]) -> HashSet<&str> {
+    let mut read = HashSet::new();
+    let mut stack: Vec<&NodeProto> = nodes.iter().collect();
+    while let Some(node) = stack.pop() {
+        read.extend(node.input.iter().map(String::as_str));
+        for a in &node.attribute {
+            for g in a.g.iter().chain(&a.graphs) {
+                stack.extend(&g.node);
+                read.extend(g.output.iter().map(|o| o.name.as_str()));
+            }
+        }
+    }
+    read
+}
+
 fn terminator_operands(ex: &Exporter, block: BlockId) -> Vec<ValueId> {
     let func = ex.frame().func;
     func.block(block)

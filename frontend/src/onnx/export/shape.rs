@@ -2,8 +2,8 @@
 //! `tg.reshape` is `Reshape` (symbolic dims as `0` "copy" or one `-1`,
 //! else computed from the arguments' shapes), `tg.transpose` is
 //! `Transpose`, `tg.slice` and `tg.reverse` are `Slice` (a negative step
-//! for the reversal), `tg.pad` is `Pad` (after a `Slice` for negative
-//! amounts), `tg.concat` is `Concat`, `tg.shape_of` is `Shape`, and
+//! for the reversal), `tg.pad` is `Pad` (negative amounts crop, in ONNX as
+//! in the IR), `tg.concat` is `Concat`, `tg.shape_of` is `Shape`, and
 //! `tg.iota` is a constant or `Range` broadcast to its shape.
 
 use super::cx::{attr_int, attr_ints, attr_str, OpCx, ShapePart};
@@ -106,23 +106,14 @@ fn reverse(cx: &mut OpCx) -> Result<(), String> {
     Ok(())
 }
 
-/// `Pad` with `low ++ high` as pads; negative amounts crop first, with a `Slice`.
+/// `Pad` with `low ++ high` as pads, negative amounts included (ONNX's Pad
+/// crops by them, as `tg.pad` does, so the re-import is the same op).
 fn pad(cx: &mut OpCx) -> Result<(), String> {
     let a = cx.attrs();
     let (low, high) = (a.ints("low")?, a.ints("high")?);
     let mode = a.choice("mode", &["constant", "reflect", "edge"], "constant")?.to_string();
-    let (mut x, value, y) = (cx.input(0), cx.input(1), cx.out(0));
-    let cropped: Vec<usize> = (0..low.len()).filter(|&i| low[i] < 0 || high[i] < 0).collect();
-    if !cropped.is_empty() {
-        let starts: Vec<i64> = cropped.iter().map(|&i| (-low[i]).max(0)).collect();
-        let ends: Vec<i64> = cropped.iter().map(|&i| if high[i] < 0 { high[i] } else { i64::MAX }).collect();
-        let axes: Vec<i64> = cropped.iter().map(|&i| i as i64).collect();
-        let steps = vec![1; cropped.len()];
-        let out = cx.temp();
-        slice_node(cx, &x, &out, &starts, &ends, &axes, &steps);
-        x = out;
-    }
-    let pads: Vec<i64> = low.iter().chain(&high).map(|&p| p.max(0)).collect();
+    let (x, value, y) = (cx.input(0), cx.input(1), cx.out(0));
+    let pads: Vec<i64> = low.iter().chain(&high).copied().collect();
     if pads.iter().all(|&p| p == 0) {
         cx.node("Identity", &[&x], &[&y], vec![]);
         return Ok(());

@@ -25,7 +25,7 @@
 use super::cx::NodeCx;
 use super::known::Known;
 use super::registry::Convert;
-use super::shape::{i64_scalar, norm_axis, reshape_to, to_scalar};
+use super::shape::{i64_scalar, norm_axis, reshape_to, to_scalar, value_sources};
 use crate::onnx::proto::{
     attribute_proto::AttributeType, AttributeProto, GraphProto, NodeProto, ValueInfoProto,
 };
@@ -207,7 +207,9 @@ fn known_true(cx: &NodeCx, v: ValueId) -> bool {
 
 /// Loop: absent trip count is `i64::MAX`, absent condition true. When the
 /// trip count is a constant and the condition provably stays true, the
-/// scan outputs get that static length.
+/// scan outputs get that static length; when the trip count is computed
+/// from graph inputs, those are noted for specialisation
+/// ([`super::cx::Importer::shaping`]).
 fn loop_(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
     let trips = match cx.opt_input(0)? {
         Some(m) => to_scalar(cx, m, "input #0 (M)")?,
@@ -228,19 +230,40 @@ fn loop_(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
                 .map_err(|why| format!("{e}; nor can the loop be unrolled: {why}"))
         }
     };
-    let mut operands = vec![trips, cond];
-    operands.extend(&carried);
-    let mut results = cx.ops_with_regions(&LOOP, &operands, Attrs::new(), vec![region])?;
     let count = match cx.known(trips) {
         Some(Known::Tensor(t)) if cx.opt_input(0)?.is_some() => t.to_i64s().first().copied(),
         _ => None,
     };
-    if let Some(n) = count.filter(|&n| n >= 0 && always && (!cond_given || known_true(cx, cond))) {
-        for r in &mut results[carried.len()..] {
-            let mut dims = cx.dims(*r)?;
-            dims[0] = Dim::Known(n as u64);
-            *r = reshape_to(cx, *r, &dims)?;
+    // A trip count and condition known at import time (a specialised
+    // input's arithmetic) enter the loop as constants, so that later passes
+    // see them (canonicalize then gives the scan outputs their length).
+    let trips = match count {
+        Some(n) => i64_scalar(cx, n)?,
+        None => trips,
+    };
+    let cond = if cond_given && known_true(cx, cond) { cx.scalar(DType::I1, 1.0)? } else { cond };
+    let mut operands = vec![trips, cond];
+    operands.extend(&carried);
+    let mut results = cx.ops_with_regions(&LOOP, &operands, Attrs::new(), vec![region])?;
+    match count.filter(|&n| n >= 0 && always && (!cond_given || known_true(cx, cond))) {
+        Some(n) => {
+            for r in &mut results[carried.len()..] {
+                let mut dims = cx.dims(*r)?;
+                dims[0] = Dim::Known(n as u64);
+                *r = reshape_to(cx, *r, &dims)?;
+            }
         }
+        None if results.len() > carried.len() && always => {
+            // The scan outputs' length is the trip count: ask for the graph
+            // inputs it is computed from (Range's expansion: start, limit,
+            // delta) to be specialised, so that the length is static.
+            let mut sources = value_sources(cx, trips);
+            if cond_given {
+                sources.extend(value_sources(cx, cond));
+            }
+            cx.imp.shaping.borrow_mut().extend(sources);
+        }
+        None => {}
     }
     Ok(results)
 }

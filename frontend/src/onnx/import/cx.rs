@@ -34,6 +34,10 @@ pub struct Importer {
     /// inputs such as axes, pads or a target shape): the caller may
     /// specialise on their values and import again.
     pub wanted: RefCell<BTreeSet<String>>,
+    /// Graph inputs whose values would make a result's shape static (a
+    /// Loop's trip count): the caller specialises on their values when it
+    /// has them and imports again, even after an import that succeeded.
+    pub shaping: RefCell<BTreeSet<String>>,
 }
 
 impl Importer {

@@ -175,44 +175,55 @@ fn import_with(model: &ModelProto, value_of: &dyn Fn(&str) -> Option<DenseAttr>,
     }
     let mut fixed: Vec<(String, DenseAttr)> = Vec::new();
     loop {
-        match import_graph(model, graph, opset, &fixed, training) {
-            Ok((module, inputs, outputs)) => {
+        let result = import_graph(model, graph, opset, &fixed, training);
+        let wanted = match &result {
+            Ok((_, shaping)) => shaping,
+            Err(failure) => &failure.1,
+        };
+        let new: Vec<(String, DenseAttr)> = wanted
+            .iter()
+            .filter(|n| !fixed.iter().any(|(f, _)| f == *n))
+            .filter_map(|n| value_of(n).map(|v| (n.clone(), v)))
+            .collect();
+        if !new.is_empty() {
+            fixed.extend(new);
+            continue;
+        }
+        return match result {
+            Ok(((module, inputs, outputs), _)) => {
                 let module = VerifiedModule::new(module)?;
                 let specialized = fixed.into_iter().map(|(n, _)| n).collect();
-                return Ok(Imported { module, inputs, outputs, specialized });
+                Ok(Imported { module, inputs, outputs, specialized })
             }
-            Err(failure) => {
-                let (diag, wanted) = *failure;
-                let new: Vec<(String, DenseAttr)> = wanted
-                    .into_iter()
-                    .filter(|n| !fixed.iter().any(|(f, _)| f == n))
-                    .filter_map(|n| value_of(&n).map(|v| (n, v)))
-                    .collect();
-                if new.is_empty() {
-                    return Err(Diags::from(diag));
-                }
-                fixed.extend(new);
-            }
-        }
+            Err(failure) => Err(Diags::from(failure.0)),
+        };
     }
 }
 
-/// Imports the main graph with the `fixed` inputs as constants; on failure
-/// also returns the graph inputs converters wanted as constants.
+/// Imports the main graph with the `fixed` inputs as constants. Returns
+/// with it the graph inputs whose values would make shapes static
+/// ([`cx::Importer::shaping`]); on failure, those converters wanted as
+/// constants.
 fn import_graph(
     model: &ModelProto,
     graph: &GraphProto,
     opset: i64,
     fixed: &[(String, DenseAttr)],
     training: bool,
-) -> Result<GraphParts, Box<(Diag, BTreeSet<String>)>> {
-    let mut wanted = BTreeSet::new();
-    let result = import_graph_once(model, graph, opset, fixed, training, &mut wanted);
-    result.map_err(|d| Box::new((d, wanted)))
+) -> Result<(GraphParts, Names), Box<(Diag, Names)>> {
+    let (mut wanted, mut shaping) = (BTreeSet::new(), BTreeSet::new());
+    let result = import_graph_once(model, graph, opset, fixed, training, (&mut wanted, &mut shaping));
+    match result {
+        Ok(parts) => Ok((parts, shaping)),
+        Err(d) => Err(Box::new((d, wanted))),
+    }
 }
 
 /// The module with the graph's input and output names.
 type GraphParts = (Module, Vec<String>, Vec<String>);
+
+/// Graph inputs named for specialisation.
+type Names = BTreeSet<String>;
 
 fn import_graph_once(
     model: &ModelProto,
@@ -220,7 +231,7 @@ fn import_graph_once(
     opset: i64,
     fixed: &[(String, DenseAttr)],
     training: bool,
-    wanted: &mut BTreeSet<String>,
+    (wanted, shaping): (&mut BTreeSet<String>, &mut BTreeSet<String>),
 ) -> Result<GraphParts, Diag> {
     let mut module = Module::new();
     let init_names: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
@@ -252,6 +263,7 @@ fn import_graph_once(
         training,
         arg_names: HashMap::new(),
         wanted: RefCell::new(BTreeSet::new()),
+        shaping: RefCell::new(BTreeSet::new()),
     };
     let args = imp.func.args().to_vec();
     for (name, &v) in input_names.iter().zip(&args) {
@@ -277,6 +289,7 @@ fn import_graph_once(
     }
     let converted = import_nodes(&mut imp, model, &graph.node);
     *wanted = imp.wanted.take();
+    *shaping = imp.shaping.take();
     converted?;
     let mut outputs = Vec::new();
     let mut output_names = Vec::new();

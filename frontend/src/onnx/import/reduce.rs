@@ -17,9 +17,12 @@ use tessera_ir::dialect::graph::shape::{RESHAPE, SHAPE_OF};
 use tessera_ir::infer::normalize_axes;
 use tessera_ir::{Attr, Attrs, DType, Dim, OpRef, ValueId};
 
-/// `def(x)` over `axes` (which may be negative; `[]` reduces nothing).
+/// `def(x)` over `axes` (which may be negative; `[]` reduces nothing). The
+/// op gets them normalised, so that every reduction the importer builds
+/// (Softmax's, Attention's, ReduceSum's...) spells its axes one way.
 pub(super) fn reduce(cx: &mut NodeCx, def: OpRef, x: ValueId, axes: &[i64], keepdims: bool) -> Result<ValueId, String> {
-    cx.op(def, &[x], Attrs::from([("axes", Attr::ints(axes)), ("keepdims", Attr::Bool(keepdims))]))
+    let axes: Vec<i64> = normalize_axes(axes, cx.rank(x)?).map_err(|e| format!("axes: {e}"))?.into_iter().map(|a| a as i64).collect();
+    cx.op(def, &[x], Attrs::from([("axes", Attr::ints(&axes)), ("keepdims", Attr::Bool(keepdims))]))
 }
 
 /// The axes a `Reduce*` node reduces, normalised: from the `axes` attribute
@@ -177,14 +180,14 @@ fn reduce_log_sum_exp(cx: &mut NodeCx) -> Result<Vec<ValueId>, String> {
 }
 
 /// ArgMax / ArgMin: `axis` (default 0), `keepdims` (default 1),
-/// `select_last_index` (opset 12, default 0).
+/// `select_last_index` (opset 12, default 0; written on the op only when
+/// set, as the other converters that build an argmax leave it off).
 fn arg_reduce(cx: &mut NodeCx, def: OpRef) -> Result<Vec<ValueId>, String> {
     let x = cx.input(0)?;
-    let attrs = Attrs::from([
-        ("axis", Attr::Int(cx.attr_int("axis", 0))),
-        ("keepdims", Attr::Bool(cx.attr_int("keepdims", 1) != 0)),
-        ("select_last_index", Attr::Bool(cx.attr_int("select_last_index", 0) != 0)),
-    ]);
+    let mut attrs = Attrs::from([("axis", Attr::Int(cx.attr_int("axis", 0))), ("keepdims", Attr::Bool(cx.attr_int("keepdims", 1) != 0))]);
+    if cx.attr_int("select_last_index", 0) != 0 {
+        attrs.set("select_last_index", Attr::Bool(true));
+    }
     Ok(vec![cx.op(def, &[x], attrs)?])
 }
 

@@ -218,19 +218,26 @@ pub(super) fn known_input_ints(cx: &mut NodeCx, i: usize) -> Option<(Vec<SymExpr
 }
 
 /// Notes for specialisation (see `import_model_specialized`) the graph
-/// inputs whose *values* `v` depends on: those reached from `v` through the
-/// ops that computed it, except through `tg.shape_of` (which reads only a
-/// shape).
+/// inputs whose values `v` depends on ([`value_sources`]).
 fn want_sources(cx: &NodeCx, v: ValueId) {
+    let sources = value_sources(cx, v);
+    cx.imp.wanted.borrow_mut().extend(sources);
+}
+
+/// The graph inputs whose *values* `v` depends on: those reached from `v`
+/// through the ops that computed it, except through `tg.shape_of` (which
+/// reads only a shape).
+pub(in crate::onnx::import) fn value_sources(cx: &NodeCx, v: ValueId) -> Vec<String> {
     let func = &cx.imp.func;
     let mut stack = vec![v];
     let mut seen = std::collections::HashSet::new();
+    let mut sources = Vec::new();
     while let Some(v) = stack.pop() {
         if !seen.insert(v) || seen.len() > 256 {
             continue;
         }
         if let Some(name) = cx.imp.arg_names.get(&v) {
-            cx.imp.wanted.borrow_mut().insert(name.clone());
+            sources.push(name.clone());
         }
         if let Some(op) = func.def_op(v) {
             let data = func.op(op);
@@ -239,6 +246,7 @@ fn want_sources(cx: &NodeCx, v: ValueId) {
             }
         }
     }
+    sources
 }
 
 /// Input `i` as constant integers, replaying shape arithmetic where needed;

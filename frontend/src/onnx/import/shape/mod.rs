@@ -36,7 +36,7 @@ use tessera_ir::dialect::graph::shape::{IOTA, RESHAPE, SLICE, SLICE_TO_END};
 use tessera_ir::tensor::Tensor;
 use tessera_ir::{Attr, Attrs, DType, Dim, ValueId};
 
-pub(super) use known_ints::{const_input_ints, derive_ints};
+pub(super) use known_ints::{const_input_ints, derive_ints, value_sources};
 
 /// The converters of this family, by ONNX operator name.
 pub(super) const CONVERTERS: &[(&str, Convert)] = &[

@@ -22,6 +22,7 @@
 //! | `conv(x, w, stride=1, padding=0, dilation=1, groups=1)` | `tg.conv` |
 //! | `reduce_window(x, kind, window, strides=, padding=)` | `tg.reduce_window` |
 //! | `arange(n, dtype=i64)` | `tg.iota` |
+//! | `dropout(x, p=0.5)`, `batch_stats(...)` | the training-mode markers (see [`mode`]) |
 //!
 //! The unary math builtins also fold compile-time numbers (`sqrt(64)` is 8.0).
 
@@ -32,12 +33,14 @@ use tessera_ir::attr::{Attr, DenseAttr};
 use tessera_ir::dialect::graph::{elementwise as ew, index, linalg, reduce, shape, window};
 use tessera_ir::{Attrs, DType, Dim, OpRef, TensorType};
 
+mod mode;
+
 /// Every builtin's name.
 pub const BUILTINS: &[&str] = &[
     "abs", "exp", "log", "sqrt", "rsqrt", "reciprocal", "tanh", "sigmoid", "erf", "sin", "cos", "tan", "floor", "ceil",
     "round", "sign", "maximum", "minimum", "where", "cast", "sum", "prod", "max", "min", "mean", "argmax", "argmin",
     "reshape", "flatten", "expand_dims", "squeeze", "transpose", "swapaxes", "concat", "broadcast_to", "pad", "take", "matmul",
-    "conv", "reduce_window", "arange",
+    "conv", "reduce_window", "arange", "dropout", "batch_stats",
 ];
 
 /// Whether `name` is a builtin.
@@ -170,6 +173,8 @@ pub fn call<E: Emit>(cx: &mut Checker<'_, E>, name: &str, args: Vec<ArgVal<E::V>
         "conv" => conv(cx, args, span),
         "reduce_window" => reduce_window(cx, args, span),
         "arange" => arange(cx, args, span),
+        "dropout" => mode::dropout(cx, args, span),
+        "batch_stats" => mode::batch_stats(cx, args, span),
         _ => unary(cx, name, args, span),
     };
     Some(result.unwrap_or_else(|(s, m)| {
