@@ -51,7 +51,8 @@
 //! the `tessera-runtime` crate's function). `k.matmul` calls a GEMM
 //! generated into the module per dtype: packed panels, an `MR × NR`
 //! register-blocked FMA micro-kernel sized for the target's vector
-//! registers, cache blocking, tasks on the thread pool (`gemm.rs`). `k.apply` finds the scalar emitter
+//! registers (and smaller ones for few rows), cache blocking, tasks on the
+//! thread pool, constant operands packed at compile time (`gemm/`). `k.apply` finds the scalar emitter
 //! of its graph op in a table (`apply.rs`); casts follow the reference
 //! evaluator bit for bit, with saturating float-to-integer conversion
 //! (`cast.rs`). How each dtype is held in registers and memory, and how

@@ -29,9 +29,21 @@ const PARALLEL_LOOP: &str = "!tessera.loop = !{!0, !2}
 !2 = distinct !{}
 ";
 
-/// Fresh metadata for one parallel loop.
-pub(crate) fn parallel_loop(cx: &Context) -> Res<ParallelLoop<'_>> {
-    let buffer = MemoryBuffer::create_from_memory_range_copy(PARALLEL_LOOP.as_bytes(), "loop-metadata");
+/// The same for a loop LLVM must not unroll before it vectorises it.
+const ROLLED_PARALLEL_LOOP: &str = "!tessera.loop = !{!0, !2}
+!0 = distinct !{!0, !1, !3}
+!1 = !{!\"llvm.loop.parallel_accesses\", !2}
+!2 = distinct !{}
+!3 = !{!\"llvm.loop.unroll.disable\"}
+";
+
+/// Fresh metadata for one parallel loop; with `rolled`, also
+/// `llvm.loop.unroll.disable`: an innermost loop of a constant trip count
+/// is otherwise fully unrolled before the loop vectoriser runs, which
+/// then vectorises the loop around it with gathers and scatters.
+pub(crate) fn parallel_loop(cx: &Context, rolled: bool) -> Res<ParallelLoop<'_>> {
+    let text = if rolled { ROLLED_PARALLEL_LOOP } else { PARALLEL_LOOP };
+    let buffer = MemoryBuffer::create_from_memory_range_copy(text.as_bytes(), "loop-metadata");
     let module = cx.create_module_from_ir(buffer).map_err(|e| CgError(format!("loop metadata: {e}")))?;
     match module.get_global_metadata("tessera.loop").as_slice() {
         [id, group] => Ok(ParallelLoop { id: *id, group: *group }),

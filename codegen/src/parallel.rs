@@ -29,9 +29,10 @@ use tessera_ir::attr::Attr;
 use tessera_ir::{Func, OpId, RegionId, ValueId};
 
 /// The least work (in scalar operations) worth handing to the thread pool:
-/// about 30 µs of scalar code, so each of the runtime's chunks (up to four
-/// per thread) still runs for a few microseconds.
-pub(crate) const MIN_PARALLEL_WORK: u64 = 1 << 16;
+/// about a million, some 100 µs of scalar code or a few tens of µs
+/// vectorised, so each thread gets well over the tens of µs that waking
+/// the pool's threads and waiting for them costs.
+pub(crate) const MIN_PARALLEL_WORK: u64 = 1 << 20;
 
 /// The trip count a loop with bounds unknown at compile time counts for.
 pub(crate) const UNKNOWN_TRIPS: u64 = 64;
@@ -237,6 +238,26 @@ pub(crate) fn loop_work(func: &Func, op: OpId) -> u64 {
         }
     }
     work.max(1)
+}
+
+/// The fewest iterations of an innermost parallel loop worth vectorising
+/// along it rather than along the loop around it.
+const VECTOR_TRIPS: u64 = 8;
+
+/// Whether parallel loop `op` should stay a loop until the vectoriser has
+/// seen it: no parallel loop is nested in it (sequential ones, such as a
+/// window's taps, are unrolled or stay scalar inside each iteration) and
+/// it runs at least [`VECTOR_TRIPS`] times, or an unknown number of times.
+pub(crate) fn keep_rolled(func: &Func, op: OpId) -> bool {
+    let mut inner = Vec::new();
+    for &r in &func.op(op).regions {
+        func.walk_region(r, &mut inner);
+    }
+    let parallel = |o: OpId| {
+        kernel::kind(func.op(o).def) == Some(KernelOp::For) && func.op(o).attrs.get("parallel") == Some(&Attr::Bool(true))
+    };
+    let innermost = !inner.into_iter().any(parallel);
+    innermost && trips(func, op).is_none_or(|n| n >= VECTOR_TRIPS)
 }
 
 /// The trip count of loop `op` when its bounds are constants.

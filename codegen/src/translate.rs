@@ -19,9 +19,13 @@
 //! block with one phi for the index and one per carried value, the body,
 //! and a latch adding the step; a parallel loop runs sequentially and
 //! carries `llvm.loop.parallel_accesses` metadata (`metadata.rs`).
+//! `k.if` is a conditional branch to two blocks that meet after, and
+//! `k.while` a header with one phi per carried value (the flag first)
+//! branching to the body while the flag holds.
 //! `k.alloc` calls `aligned_alloc(64, ...)` at the top level of the body
-//! (an allocation inside a loop is refused) and every allocation is freed
-//! in the one exit block, which returns the status word.
+//! (an allocation inside a loop or branch is refused) and every allocation
+//! is freed in the one exit block, which returns the status word; a
+//! `k.view` is its arena's pointer advanced by its byte offset.
 //! `k.buffer_constant` is a private constant global; `k.param` an external
 //! global `@"tessera.param.NAME"` the JIT binds to the parameter's bytes.
 
@@ -156,7 +160,7 @@ fn translate_func<'ctx>(
         slots: HashMap::new(),
         cleanup,
         groups: Vec::new(),
-        depth: 0,
+        nested: 0,
     };
     t.prologue().map_err(|e| fail(e.0))?;
     let region = func.region(func.body());
@@ -236,8 +240,9 @@ struct FuncCx<'a, 'ctx> {
     cleanup: BasicBlock<'ctx>,
     /// The access groups of the enclosing parallel loops, outermost first.
     groups: Vec<MetadataValue<'ctx>>,
-    /// How many loops enclose the op being translated.
-    depth: usize,
+    /// How many region ops (loops and the control ops `k.if` and
+    /// `k.while`) enclose the op being translated: 0 at the top level.
+    nested: usize,
 }
 
 impl<'ctx> FuncCx<'_, 'ctx> {
@@ -319,7 +324,7 @@ impl<'ctx> FuncCx<'_, 'ctx> {
         for &op in &src.block(block).ops {
             let data = src.op(op);
             if data.def.traits().contains(Traits::TERMINATOR) {
-                if self.depth == 0 {
+                if self.nested == 0 {
                     self.e.b.build_unconditional_branch(self.cleanup).map_err(|e| locate(self.src, op, e.into()))?;
                 }
                 return Ok(data.operands.clone());
@@ -338,9 +343,12 @@ impl<'ctx> FuncCx<'_, 'ctx> {
         };
         let result = match kind {
             KernelOp::For => return self.for_loop(op),
+            KernelOp::If => return self.if_op(op),
+            KernelOp::While => return self.while_loop(op),
             KernelOp::Matmul => return self.matmul(op).map_err(|e| locate(self.src, op, e)),
             KernelOp::Dim => self.dim(op).map(Val::Index),
             KernelOp::Alloc => self.alloc(op).map(Val::Buffer),
+            KernelOp::View => self.view(op).map(Val::Buffer),
             KernelOp::BufferConstant => self.constant_buffer(op).map(Val::Buffer),
             KernelOp::Param => self.param(op).map(Val::Buffer),
             KernelOp::Load => self.load(op).map(Val::Scalar),
@@ -451,9 +459,10 @@ impl<'ctx> FuncCx<'_, 'ctx> {
     /// kept in the op's slot for the exit block to free; a null pointer
     /// sets the out-of-memory bit and jumps to the exit.
     fn alloc(&mut self, op: OpId) -> Res<Buf<'ctx>> {
-        if self.depth > 0 {
+        if self.nested > 0 {
             return Err(CgError(
-                "an allocation inside a k.for is not supported (the lowering hoists allocations to the entry)".into(),
+                "an allocation inside a k.for is not supported, nor in a k.if or k.while (the lowering hoists allocations to the entry)"
+                    .into(),
             ));
         }
         let (cx, b) = (self.e.cx, self.e.b);
@@ -486,6 +495,18 @@ impl<'ctx> FuncCx<'_, 'ctx> {
         b.build_unconditional_branch(self.cleanup)?;
         b.position_at_end(ok);
         Ok(Buf { ptr: p, extents, dtype: t.dtype })
+    }
+
+    /// `k.view`: the arena's pointer advanced by the byte offset.
+    fn view(&self, op: OpId) -> Res<Buf<'ctx>> {
+        let data = self.src.op(op);
+        let arena = self.buffer(data.operands[0])?;
+        let offset = self.index(data.operands[1])?;
+        let t = self.result_buffer_type(op)?;
+        let name = data.results.first().and_then(|&r| self.src.value(r).name.clone()).unwrap_or_default();
+        // SAFETY (of the generated code): memory planning places each view inside its arena.
+        let ptr = unsafe { self.e.b.build_in_bounds_gep(self.e.cx.i8_type(), arena.ptr, &[offset], &name)? };
+        Ok(Buf { ptr, extents: self.extents(&t)?, dtype: t.dtype })
     }
 
     /// `k.buffer_constant`: a private constant global holding the bytes.
@@ -660,8 +681,9 @@ impl<'ctx> FuncCx<'_, 'ctx> {
         Ok(b.build_select(inside, wrapped, i64t.const_zero(), "index")?.into_int_value())
     }
 
-    /// `k.for`: a parallel loop at the function's top level with enough
-    /// work (or an unknown trip count) runs on the thread pool
+    /// `k.for`: a parallel loop inside no other parallel loop (at the top
+    /// level, or in a sequential loop's or a `k.if`'s or `k.while`'s body)
+    /// with enough work (or an unknown trip count) runs on the thread pool
     /// ([`FuncCx::outlined_loop`]); every other loop is emitted in place.
     fn for_loop(&mut self, op: OpId) -> Result<(), Diag> {
         let src = self.src;
@@ -676,7 +698,7 @@ impl<'ctx> FuncCx<'_, 'ctx> {
         })();
         let (lo, hi, step) = bounds.map_err(fail)?;
         let parallel = data.attrs.get("parallel") == Some(&Attr::Bool(true));
-        if parallel && self.depth == 0 && data.results.is_empty() {
+        if parallel && self.groups.is_empty() && data.results.is_empty() {
             let per_iteration = parallel::loop_work(src, op);
             let total = parallel::trips(src, op).map(|n| n.saturating_mul(per_iteration));
             if total.is_none_or(|w| w >= parallel::MIN_PARALLEL_WORK) {
@@ -704,7 +726,7 @@ impl<'ctx> FuncCx<'_, 'ctx> {
         };
         let parallel = data.attrs.get("parallel") == Some(&Attr::Bool(true));
         let hi = self.checked_bound(lo, hi, step).map_err(fail)?;
-        let meta = if parallel { Some(metadata::parallel_loop(cx).map_err(fail)?) } else { None };
+        let meta = if parallel { Some(metadata::parallel_loop(cx, parallel::keep_rolled(src, op)).map_err(fail)?) } else { None };
 
         let pre = b.get_insert_block().ok_or_else(|| fail(CgError("the builder has no block".into())))?;
         let header = cx.append_basic_block(self.body, "loop");
@@ -744,9 +766,9 @@ impl<'ctx> FuncCx<'_, 'ctx> {
         if let Some(m) = &meta {
             self.groups.push(m.group);
         }
-        self.depth += 1;
+        self.nested += 1;
         let yields = self.block(body);
-        self.depth -= 1;
+        self.nested -= 1;
         if meta.is_some() {
             self.groups.pop();
         }
@@ -784,7 +806,100 @@ impl<'ctx> FuncCx<'_, 'ctx> {
         Ok(())
     }
 
-    /// A top-level parallel loop on the thread pool: its body becomes
+    /// The blocks of region `k` of `op`, translated where the builder is
+    /// (nested one level deeper); returns what its terminator yields.
+    fn region(&mut self, op: OpId, k: usize) -> Result<Vec<ValueId>, Diag> {
+        let src = self.src;
+        let Some(&block) = src.op(op).regions.get(k).and_then(|&r| src.region(r).blocks.first()) else {
+            return Err(locate(src, op, CgError(format!("region #{k} has no block (invalid IR)"))));
+        };
+        self.nested += 1;
+        let yields = self.block(block);
+        self.nested -= 1;
+        yields
+    }
+
+    /// `k.if`: a conditional branch to the two regions, which meet after.
+    fn if_op(&mut self, op: OpId) -> Result<(), Diag> {
+        let src = self.src;
+        let fail = |e: CgError| locate(src, op, e);
+        let (cx, b) = (self.e.cx, self.e.b);
+        let cond = self.scalar(src.op(op).operands[0]).map_err(fail)?.into_int_value();
+        let then_bb = cx.append_basic_block(self.body, "then");
+        let else_bb = cx.append_basic_block(self.body, "else");
+        let merge = cx.append_basic_block(self.body, "endif");
+        b.build_conditional_branch(cond, then_bb, else_bb).map_err(|e| fail(e.into()))?;
+        for (k, bb) in [then_bb, else_bb].into_iter().enumerate() {
+            b.position_at_end(bb);
+            self.region(op, k)?;
+            b.build_unconditional_branch(merge).map_err(|e| fail(e.into()))?;
+        }
+        b.position_at_end(merge);
+        Ok(())
+    }
+
+    /// `k.while`: a header with one phi for the flag and one per carried
+    /// value, branching to the body while the flag holds; the body's end
+    /// branches back with what it yields.
+    fn while_loop(&mut self, op: OpId) -> Result<(), Diag> {
+        let src = self.src;
+        let data = src.op(op);
+        let fail = |e: CgError| locate(src, op, e);
+        let (cx, b) = (self.e.cx, self.e.b);
+        let inits = data.operands.iter().map(|&v| self.basic(v)).collect::<Res<Vec<_>>>().map_err(fail)?;
+        let Some(&body) = data.regions.first().and_then(|&r| src.region(r).blocks.first()) else {
+            return Err(fail(CgError("the loop has no body (invalid IR)".into())));
+        };
+        let args = src.block(body).args.clone();
+        if args.len() + 1 != inits.len() {
+            return Err(fail(CgError("the body's arguments do not match the carried values (invalid IR)".into())));
+        }
+        let pre = b.get_insert_block().ok_or_else(|| fail(CgError("the builder has no block".into())))?;
+        let header = cx.append_basic_block(self.body, "while");
+        let body_bb = cx.append_basic_block(self.body, "while.body");
+        let exit = cx.append_basic_block(self.body, "while.done");
+        let phis = (|| -> Res<_> {
+            b.build_unconditional_branch(header)?;
+            b.position_at_end(header);
+            let mut phis = Vec::with_capacity(inits.len());
+            for (k, init) in inits.iter().enumerate() {
+                let name = k.checked_sub(1).and_then(|j| src.value(args[j]).name.clone()).unwrap_or_default();
+                phis.push(b.build_phi(init.get_type(), &name)?);
+            }
+            b.build_conditional_branch(phis[0].as_basic_value().into_int_value(), body_bb, exit)?;
+            b.position_at_end(body_bb);
+            Ok(phis)
+        })();
+        let phis = phis.map_err(fail)?;
+        let carried = |phi: &inkwell::values::PhiValue<'ctx>, ty: &Type| {
+            let v = phi.as_basic_value();
+            if *ty == Type::Index { Val::Index(v.into_int_value()) } else { Val::Scalar(v) }
+        };
+        for (&a, phi) in args.iter().zip(&phis[1..]) {
+            self.set(a, carried(phi, src.ty(a)));
+        }
+        let yields = self.region(op, 0)?;
+        let latch = (|| -> Res<()> {
+            let next = yields.iter().map(|&v| self.basic(v)).collect::<Res<Vec<_>>>()?;
+            if next.len() != phis.len() {
+                return Err(CgError("the body yields the wrong number of values (invalid IR)".into()));
+            }
+            let latch = b.get_insert_block().ok_or_else(|| CgError("the builder has no block".into()))?;
+            b.build_unconditional_branch(header)?;
+            for ((phi, init), next) in phis.iter().zip(&inits).zip(&next) {
+                phi.add_incoming(&[(init as &dyn BasicValue, pre), (next as &dyn BasicValue, latch)]);
+            }
+            b.position_at_end(exit);
+            Ok(())
+        })();
+        latch.map_err(fail)?;
+        for (&r, phi) in data.results.iter().zip(&phis[1..]) {
+            self.set(r, carried(phi, src.ty(r)));
+        }
+        Ok(())
+    }
+
+    /// An outermost parallel loop on the thread pool: its body becomes
     /// `internal void @tessera_f.parK(ptr env, i64 lo, i64 hi)`, running
     /// iterations `lo..hi` (counted from 0), which reads the values the
     /// loop uses from `env` and calls `@tessera_f.parK.body` (inlined into
@@ -998,14 +1113,60 @@ impl<'ctx> FuncCx<'_, 'ctx> {
         };
         let ((batch, a_bs), (m, a_rs), (k, a_cs)) = (group(&a, &lhs.batch)?, group(&a, &lhs.free)?, group(&a, &lhs.contract)?);
         let ((_, b_bs), (_, b_rs), (n, b_cs)) = (group(&bb, &rhs.batch)?, group(&bb, &rhs.contract)?, group(&bb, &rhs.free)?);
+        // An operand without batch axes is shared by every batch.
+        let batch = if lhs.batch.is_empty() { group(&bb, &rhs.batch)?.0 } else { batch };
+        let sizes = [batch, m, n, k];
         let p = Product {
             a: View { ptr: a.ptr, strides: [a_bs, a_rs, a_cs] },
             b: View { ptr: bb.ptr, strides: [b_bs, b_rs, b_cs] },
+            packed_a: self.packed_operand(data.operands[0], gemm::Operand::A, c.dtype, sizes, [a_bs, a_rs, a_cs]),
+            packed_b: self.packed_operand(data.operands[1], gemm::Operand::B, c.dtype, sizes, [b_bs, b_rs, b_cs]),
             c: c.ptr,
-            sizes: [batch, m, n, k],
+            sizes,
             accumulate,
         };
         gemm::call(&self.e, self.globals.simd, c.dtype, &p)
+    }
+
+    /// A private constant global holding matmul operand `v` packed for the
+    /// GEMM (`gemm/prepack.rs`), when `v` is a parameter or a constant
+    /// buffer and the sizes and strides its packing depends on are constants.
+    fn packed_operand(
+        &self,
+        v: ValueId,
+        operand: gemm::Operand,
+        dtype: DType,
+        sizes: [IntValue<'ctx>; 4],
+        strides: [IntValue<'ctx>; 3],
+    ) -> Option<PointerValue<'ctx>> {
+        let def = self.src.op(self.src.def_op(v)?);
+        let bytes = match kernel::kind(def.def)? {
+            KernelOp::Param => match def.attrs.get("sym") {
+                Some(Attr::SymbolRef(name)) => self.globals.ir.param(name)?.init.as_ref()?.bytes(),
+                _ => return None,
+            },
+            KernelOp::BufferConstant => dense_attr(&def.attrs).ok()?.bytes(),
+            _ => return None,
+        };
+        let known = |x: IntValue<'ctx>| x.get_zero_extended_constant().and_then(|x| usize::try_from(x).ok());
+        // `A`'s packing does not depend on `N`, nor `B`'s on `M`.
+        let [batch, m, n, k] = sizes.map(known);
+        let (m, n) = match operand {
+            gemm::Operand::A => (m, Some(0)),
+            gemm::Operand::B => (Some(0), n),
+        };
+        let [Some(batch), Some(m), Some(n), Some(k)] = [batch, m, n, k] else { return None };
+        let [Some(bs), Some(rs), Some(cs)] = strides.map(known) else { return None };
+        let shape = gemm::Shape { sizes: [batch, m, n, k], strides: [bs, rs, cs] };
+        let packed = gemm::prepack(self.globals.simd, dtype, operand, bytes, shape)?;
+        let init = self.e.cx.const_string(&packed, false);
+        let g = self.e.module.add_global(init.get_type(), None, "tessera.packed");
+        g.set_initializer(&init);
+        g.set_constant(true);
+        g.set_linkage(Linkage::Private);
+        g.set_unnamed_addr(true);
+        g.set_alignment(64);
+        Some(g.as_pointer_value())
     }
 
     /// The upper bound a loop runs to: `hi`, checked against a constant

@@ -14,14 +14,19 @@
 //! of `0..n` is in exactly one range; ranges run concurrently and in no
 //! particular order. When only one range would be made, or the pool has one
 //! thread, the body runs once on the calling thread with `0..n`; `n == 0`
-//! runs nothing.
+//! runs nothing. Called from outside the pool, the calling thread runs
+//! ranges too, beside `T - 1` of the pool's threads, each taking the next
+//! range left until none is (so a call wakes one thread fewer and nobody
+//! waits idle while ranges remain).
 //!
 //! # Threads
 //!
-//! The pool is created on first use with [`num_threads`] threads: the count
-//! set by [`set_num_threads`], else `TESSERA_NUM_THREADS` (an integer from 1
-//! to [`MAX_THREADS`]; any other value is ignored), else the machine's
-//! available parallelism. Setting a new count replaces the pool; loops
+//! Loops run on [`num_threads`] threads, `T`: the count set by
+//! [`set_num_threads`], else `TESSERA_NUM_THREADS` (an integer from 1 to
+//! [`MAX_THREADS`]; any other value is ignored), else the machine's
+//! available parallelism. The pool, created on first use, has `T - 1` of
+//! them (at least one): the thread calling [`parallel_for`] is the other,
+//! so no more threads than `T` compete for the cores. Setting a new count replaces the pool; loops
 //! running on the old one finish there. [`shutdown`] stops the pool and
 //! joins its threads, which a library must do before it is unloaded
 //! (`dlclose`) so no thread outlives its code; the next loop starts a new
@@ -35,8 +40,10 @@
 //! Nested calls are safe and do not oversubscribe: a `parallel_for` called
 //! from inside a chunk (or from any rayon worker thread, including one of the
 //! host application's pools) runs on the pool of the thread that called it,
-//! sharing its threads through work stealing instead of blocking on them.
+//! sharing its threads through work stealing instead of blocking on them;
+//! a call from a chunk that the calling thread itself runs is run inline.
 
+use std::cell::Cell;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -118,9 +125,9 @@ pub fn set_num_threads(n: usize) -> Result<(), RuntimeError> {
 
 /// Stops the pool and joins its threads, after the loops running on it
 /// finish; the next [`parallel_for`] starts a new pool. An error if called
-/// from a rayon worker thread (it would wait for itself).
+/// from a rayon worker thread or from a chunk (it would wait for itself).
 pub fn shutdown() -> Result<(), RuntimeError> {
-    if rayon::current_thread_index().is_some() {
+    if rayon::current_thread_index().is_some() || IN_CALLER_CHUNK.get() {
         return Err(RuntimeError::new(
             Status::InvalidArgument,
             "cannot shut the thread pool down from one of its threads",
@@ -143,7 +150,7 @@ fn pool() -> Result<Arc<ThreadPool>, RuntimeError> {
         return Ok(pool.clone());
     }
     let pool = ThreadPoolBuilder::new()
-        .num_threads(num_threads())
+        .num_threads(num_threads().saturating_sub(1).max(1))
         .spawn_handler(|thread| {
             let mut builder =
                 std::thread::Builder::new().name(format!("tessera-{}", thread.index()));
@@ -219,13 +226,61 @@ where
         run_chunks(n, rayon::current_num_threads(), &body);
         return Ok(());
     }
-    if n == 1 || num_threads() == 1 {
+    if n == 1 || num_threads() == 1 || IN_CALLER_CHUNK.get() {
+        // Also nested in a chunk this thread runs of its own loop.
         body(0..n);
         return Ok(());
     }
     let pool = pool()?;
-    pool.install(|| run_chunks(n, pool.current_num_threads(), &body));
+    run_with_caller(&pool, n, &body);
     Ok(())
+}
+
+/// Runs the chunks of `0..n` on the calling thread (not one of `pool`'s)
+/// and `T - 1` helpers on `pool` (which has `T - 1` threads), each taking
+/// the next chunk not yet taken until none is left: the caller works
+/// instead of sleeping, and one pool thread fewer has to wake up.
+fn run_with_caller<F: Fn(Range<usize>) + Sync>(pool: &ThreadPool, n: usize, body: &F) {
+    let threads = num_threads();
+    let parts = chunk_count(n, threads);
+    let next = AtomicUsize::new(0);
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= parts {
+            break;
+        }
+        body(chunk(n, parts, i));
+    };
+    let _caller = CallerChunks::enter();
+    pool.in_place_scope(|scope| {
+        for _ in 1..threads.min(parts) {
+            scope.spawn(|_| work());
+        }
+        work();
+    });
+}
+
+thread_local! {
+    /// Whether this thread, not one of the pool's, is running chunks of a
+    /// [`parallel_for`] it called.
+    static IN_CALLER_CHUNK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks this thread as running its own loop's chunks until dropped (also
+/// when a chunk panics).
+struct CallerChunks;
+
+impl CallerChunks {
+    fn enter() -> CallerChunks {
+        IN_CALLER_CHUNK.set(true);
+        CallerChunks
+    }
+}
+
+impl Drop for CallerChunks {
+    fn drop(&mut self) {
+        IN_CALLER_CHUNK.set(false);
+    }
 }
 
 #[cfg(test)]
@@ -383,7 +438,8 @@ mod tests {
         assert!(num_threads() >= 1);
         set_num_threads(3).unwrap();
         assert_eq!(num_threads(), 3);
-        parallel_for(10, |_| assert_eq!(rayon::current_num_threads(), 3)).unwrap();
+        parallel_for(10, |_| assert_eq!(num_threads(), 3)).unwrap();
+        assert_eq!(pool().unwrap().current_num_threads(), 2, "the calling thread is the third");
         let e = set_num_threads(MAX_THREADS + 1).unwrap_err();
         assert_eq!(e.status, Status::InvalidArgument);
         assert_eq!(num_threads(), 3);

@@ -1,8 +1,9 @@
 //! Products with a constant operand, which the GEMM takes packed at
 //! compile time: parameters as `A` (more rows than the GEMM reads in
 //! place) and as `B`, stored either way round, over more than one `K`
-//! block, against the reference evaluator; and convolutions, which become
-//! products of the filter (shared by every image) and the images' patches.
+//! block, against the reference evaluator; and a convolution by a
+//! parameter, a product of the packed filter (shared by every image) and
+//! each image's patches.
 
 use crate::harness::{lower, Compiled, Tol};
 use crate::timing::with_random_params;
@@ -45,5 +46,21 @@ func @f64(%x: tensor<M x 600 x f64>) -> tensor<M x 37 x f64> {
         for name in ["b", "bt", "f64"] {
             c.check(name, &[("M", size)], LONG_DOT);
         }
+    }
+}
+
+#[test]
+fn a_convolution_by_a_parameter_over_a_batch() {
+    let graph = with_random_params(
+        "param @w : tensor<13x3x3x3xf32>
+func @conv(%x: tensor<N x 3 x 9 x 11 x f32>) -> tensor<N x 13 x 5 x 11 x f32> {
+  %w = tg.param @w
+  %y = tg.conv %x, %w {strides = [2, 1], pad_low = [1, 1], pad_high = [1, 1]}
+  tg.return %y
+}",
+    );
+    let c = Compiled { jit: JitModule::compile(&lower(&graph)).unwrap(), graph };
+    for n in [0, 1, 3] {
+        c.check("conv", &[("N", n)], LONG_DOT);
     }
 }

@@ -42,16 +42,18 @@ impl Machine<'_> {
             let (rows, cols) = if rows_first { (free, contract) } else { (contract, free) };
             [group(s, &g.batch), rows, cols]
         };
-        let [batch, m, k] = views(a, &lhs, true);
+        let [lb, m, k] = views(a, &lhs, true);
         let [rb, rk, n] = views(b, &rhs, false);
+        // An operand without batch axes is shared by every batch (stride 0).
+        let batches = if lhs.batch.is_empty() { rb.size } else { lb.size };
         let dtype = self.buffers[c].dtype;
         let defined = |h: usize, i: usize| self.buffers[h].written.as_ref().is_none_or(|w| w[i]);
         let value = |h: usize, i: usize| match &self.buffers[h].data {
             Data::Float(v) => Ok(v[i]),
             _ => Err(fail("the operands must hold floats (invalid IR)".into())),
         };
-        let mut out = Vec::with_capacity(batch.size * m.size * n.size);
-        for bi in 0..batch.size {
+        let mut out = Vec::with_capacity(batches * m.size * n.size);
+        for bi in 0..batches {
             for i in 0..m.size {
                 for j in 0..n.size {
                     let at = out.len();
@@ -63,7 +65,7 @@ impl Machine<'_> {
                         sum = value(c, at)?;
                     }
                     for p in 0..k.size {
-                        let x = bi * batch.stride + i * m.stride + p * k.stride;
+                        let x = bi * lb.stride + i * m.stride + p * k.stride;
                         let y = bi * rb.stride + p * rk.stride + j * n.stride;
                         if !defined(a, x) || !defined(b, y) {
                             return Err(fail("reads an operand element before anything was stored there".into()));

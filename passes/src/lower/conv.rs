@@ -1,4 +1,5 @@
-//! `tg.conv` as a direct loop nest: a parallel nest over the result
+//! `tg.conv` as a direct loop nest, where it is not a product of the
+//! filter by the input's patches (`conv_gemm.rs`): a parallel nest over the result
 //! (image, filter, output positions) and, inside, a sequential nest over
 //! the filter's input channels and the kernel taps that land inside the
 //! input (`window.rs`: padding is skipped, never read), carrying the sum
@@ -11,6 +12,7 @@
 //! nothing rather than `weight * 0`, which differs only for an infinite
 //! or NaN weight.)
 
+use super::conv_gemm;
 use super::emit::{accumulator, Lowerer};
 use super::window::{over_taps, taps, Taps};
 use tessera_ir::attr::{Attr, Attrs, Scalar};
@@ -20,8 +22,12 @@ use tessera_ir::dialect::kernel::scalar::INDEX_CAST;
 use tessera_ir::dialect::kernel::IndexOp;
 use tessera_ir::{DType, Diag, OpId, ValueId};
 
-/// `tg.conv`.
+/// `tg.conv`: as a product when it can be (`conv_gemm.rs`), else the
+/// direct nest.
 pub(super) fn conv(l: &mut Lowerer<'_>, op: OpId, dest: ValueId) -> Result<(), Diag> {
+    if let Some(axes) = conv_gemm::as_product(l, op)? {
+        return conv_gemm::conv(l, op, dest, &axes);
+    }
     let (x, w) = (l.src.op(op).operands[0], l.src.op(op).operands[1]);
     let (xt, wt) = (l.tensor(x)?, l.tensor(w)?);
     let s = xt.rank().checked_sub(2).ok_or_else(|| l.op_error(op, "the input has rank below 3"))?;

@@ -62,7 +62,7 @@ fn gather(sources: &[Axis], ivs: &[ValueId], kivs: &[ValueId]) -> Vec<ValueId> {
 /// buffer when it has one and its groups already are runs, else a copy
 /// with the groups in the order `[batch, free, contract]` (`lhs`) or
 /// `[batch, contract, free]`.
-fn strided_operand(
+pub(super) fn strided_operand(
     l: &mut Lowerer<'_>,
     v: ValueId,
     axes: MatmulAxes,

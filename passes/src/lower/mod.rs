@@ -24,7 +24,8 @@
 //!   `tg.dot`, `tg.conv`, `tg.reduce_window`, `tg.scatter`,
 //!   `tg.scatter_nd`, `tg.argmax`/`tg.argmin`, `tg.cumsum`/`tg.cumprod`
 //!   and `tg.shape_of` write their whole result with loop nests of their own (`layout.rs`,
-//!   `reduce.rs`, `linalg.rs`, `conv.rs`, `window.rs`, `gather.rs`,
+//!   `reduce.rs`, `linalg.rs`, `conv.rs` (f32 and f64 as a `k.matmul` of the
+//!   filter by the patches, `conv_gemm.rs`), `window.rs`, `gather.rs`,
 //!   `scan.rs`), and `tg.sort` and `tg.topk` both their results
 //!   (`sort.rs`);
 //! - `tg.constant` becomes a scalar literal (when all its elements are

@@ -5,9 +5,9 @@
 //! naming it.
 
 use super::emit::{Lowerer, Source};
-use super::{conv, elementwise, gather, layout, linalg, reduce, scan, sort, value, window};
+use super::{control, conv, elementwise, gather, layout, linalg, reduce, scan, sort, value, window};
 use tessera_ir::dialect::graph::{
-    elementwise as ew, index as ix, linalg as la, reduce as red, shape, sort as so, value as val, window as win,
+    control as ctl, elementwise as ew, index as ix, linalg as la, reduce as red, shape, sort as so, value as val, window as win,
 };
 use tessera_ir::op::same_op;
 use tessera_ir::{Diag, Func, OpId, OpRef, Traits, ValueId};
@@ -99,6 +99,8 @@ static RULES: &[(OpRef, Rule)] = &[
     (&ix::SCATTER_ND, rule_of(Lowering::Nest(gather::scatter_nd), always)),
     (&so::SORT, rule_of(Lowering::Nests(sort::sort), never)),
     (&so::TOPK, rule_of(Lowering::Nests(sort::topk), never)),
+    (&ctl::IF, rule_of(Lowering::Nests(control::lower_if), always)),
+    (&ctl::LOOP, rule_of(Lowering::Nests(control::lower_loop), always)),
 ];
 
 /// The rule lowering `def`, if it is lowered.

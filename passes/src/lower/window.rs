@@ -9,7 +9,9 @@
 //! index is ever clamped, an empty input axis runs no tap, and a padded
 //! tap contributes exactly what the reference's identity (0, -inf, +inf)
 //! contributes. An axis whose one tap always lands inside the input
-//! (window 1, no low padding, no high padding) gets no loop at all.
+//! (window 1, no low padding, no high padding) gets no loop at all, and
+//! one without padding a loop over all its taps, from constant bounds
+//! (which LLVM unrolls).
 
 use super::emit::{accumulator, Lowerer};
 use super::reduce::{highest, lowest};
@@ -30,7 +32,7 @@ pub(super) struct Taps {
 }
 
 /// `ceil(max(a, 0) / d)` for a positive constant `d`.
-fn ceil_div_positive(l: &mut Lowerer<'_>, a: ValueId, d: i64) -> Result<ValueId, Diag> {
+pub(super) fn ceil_div_positive(l: &mut Lowerer<'_>, a: ValueId, d: i64) -> Result<ValueId, Diag> {
     let zero = l.index_const(0)?;
     let a = l.index_op(IndexOp::Max, a, zero)?;
     if d == 1 {
@@ -55,6 +57,11 @@ pub(super) fn taps(
     let base = l.add_const(start, -axis.pad_low)?;
     if *window == Dim::Known(1) && axis.pad_low == 0 && axis.pad_high <= 0 {
         return Ok(Taps { base, dilation: axis.dilation, range: None });
+    }
+    if let (Dim::Known(w), true) = (window, axis.pad_low <= 0 && axis.pad_high <= 0) {
+        // Without padding every tap of every window lies inside the input.
+        let (lo, hi) = (l.index_const(0)?, l.index_const(*w as i64)?);
+        return Ok(Taps { base, dilation: axis.dilation, range: Some((lo, hi)) });
     }
     let zero = l.index_const(0)?;
     let before = l.index_op(IndexOp::Sub, zero, base)?;

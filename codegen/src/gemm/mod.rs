@@ -2,27 +2,37 @@
 //! (f32, f64), for the vector width of the target ([`Simd`]).
 //!
 //! Operands are strided `[batch, rows, cols]` views (so any transposition
-//! is a choice of strides, not a separate function); `C` is the contiguous
-//! `[batch, M, N]` result. The GEMM, in the manner of BLIS/GotoBLAS:
-//! - packs all of `A` once into `MR`-row panels (`[panel][k][MR]`, rows
-//!   past `M` zero), in parallel over panels;
+//! is a choice of strides, not a separate function; a batch stride of 0
+//! shares the operand between batches); `C` is the contiguous `[batch, M,
+//! N]` result. The GEMM, in the manner of BLIS/GotoBLAS:
+//! - gets `A` as `MR`-row panels (`[panel][k][MR]`, rows past `M` zero):
+//!   packed at compile time when `A` is a constant (`prepack.rs`), else
+//!   packed once per call, in parallel over panels, except when `M` is at
+//!   most the largest small tile (`SMALL_ROWS`): then the micro-kernels
+//!   read `A` where it is, through its strides;
 //! - cuts `C` into tasks, `batch × mt × nt` blocks of about `MC`-multiple
-//!   rows and `NR`-multiple columns, enough for two per pool thread, and
-//!   runs them on the thread pool (`parallel.rs`). A task walks `K` in
-//!   blocks of `KC`: it packs its `KC × nc` block of `B` into `NR`-column
-//!   panels (`[panel][k][NR]`, columns past its end zero), then for each
-//!   `MC` row block, each `NR` column panel (which stays in L1) and each
-//!   `MR` row panel (the `MC × KC` block of packed `A` stays in L2), calls
-//! - the micro-kernel: an `MR × NR` tile of `C` held in `MR × NR / lanes`
-//!   vector registers, updated once per `k` by `NR / lanes` vector loads
-//!   of `B`, `MR` broadcasts of `A` and `llvm.fmuladd` (an FMA where the
-//!   target has one). Full tiles are added to (or, on the first `KC` block
-//!   without `accumulate`, stored over) `C` with vector loads and stores;
-//!   edge tiles go through a stack tile, element by element.
+//!   rows and `NR`-multiple columns, one on one thread or enough for
+//!   `TASKS_PER_THREAD` per thread, and
+//!   runs them on the thread pool (`parallel.rs`) when the product is
+//!   worth it ([`MACS_PER_OP`]). A task walks `K` in blocks of `KC`: it
+//!   takes its `KC × nc` block of `B` as `NR`-column panels (`[panel][k][NR]`,
+//!   columns past its end zero), packed at compile time when `B` is a
+//!   constant (then laid out `[K block][panel][k][NR]` over all of `N`),
+//!   else packed by the task; then for each `MC` row block, each `NR`
+//!   column panel (which stays in L1) and each `MR` row panel (the `MC ×
+//!   KC` block of packed `A` stays in L2) it calls
+//! - a micro-kernel (`kernel.rs`) for the panel's rows: the `MR`-row one on
+//!   packed `A`, or, for the last rows and small `M`, the smallest one of
+//!   1, 2, 4 or 8 rows that covers them.
 //!
 //! `K = 0` writes zeros (or leaves `C` alone with `accumulate`); an empty
 //! `C` does nothing. The packing buffers come from `aligned_alloc`; a
 //! refusal sets the out-of-memory status bit.
+
+mod kernel;
+mod prepack;
+
+pub(crate) use prepack::{prepack, Operand, Shape};
 
 use crate::abi;
 use crate::emit::{CgError, Emit, Res};
@@ -36,18 +46,28 @@ use inkwell::values::{BasicValue, BasicValueEnum, FloatValue, FunctionValue, Int
 use inkwell::{AddressSpace, IntPredicate};
 use tessera_ir::DType;
 
+/// Multiply-adds per unit of parallel work (`parallel.rs` counts scalar
+/// operations; the micro-kernel does a vector of them per FMA, two FMAs
+/// per cycle, where a scalar loop does one or two operations): a product
+/// goes to the thread pool from about four million multiply-adds.
+pub(crate) const MACS_PER_OP: u64 = 4;
+
+/// Tasks per pool thread: enough that a thread which wakes up late still
+/// finds some left to take (`runtime/src/pool.rs` hands them out in order).
+const TASKS_PER_THREAD: u64 = 8;
+
 /// The register and cache blocking of one GEMM.
 #[derive(Copy, Clone, Debug)]
-struct Blocking {
+pub(crate) struct Blocking {
     /// Elements per vector register.
-    lanes: u32,
-    /// Rows of the micro-kernel's tile.
-    mr: u64,
+    pub(crate) lanes: u32,
+    /// Rows of the main micro-kernel's tile.
+    pub(crate) mr: u64,
     /// Columns of the micro-kernel's tile (two vectors).
-    nr: u64,
+    pub(crate) nr: u64,
     /// The depth of a packed block (`NR × KC` elements of `B` fill about
     /// two thirds of a 48 KiB L1).
-    kc: u64,
+    pub(crate) kc: u64,
     /// Rows of `A` per L2 block.
     mc: u64,
     /// The most columns one task takes.
@@ -57,7 +77,7 @@ struct Blocking {
 impl Blocking {
     /// The blocking for `dtype` (f32 or f64) with `simd`'s registers: 32
     /// vector registers with AVX-512 (24 accumulators), 16 otherwise.
-    fn new(simd: Simd, dtype: DType) -> Blocking {
+    pub(crate) fn new(simd: Simd, dtype: DType) -> Blocking {
         let bytes = dtype.size_bytes() as u32;
         let (bits, mr) = match simd {
             Simd::Avx512 => (512, 12),
@@ -67,6 +87,21 @@ impl Blocking {
         let lanes = bits / 8 / bytes;
         let nr = 2 * u64::from(lanes);
         Blocking { lanes, mr, nr, kc: 32768 / (nr * u64::from(bytes)), mc: 20 * mr, nc: 32 * nr }
+    }
+
+    /// The row counts of the micro-kernels, ascending: 1, 2, 4 and 8 where
+    /// below `MR`, then `MR`.
+    fn variants(&self) -> Vec<u64> {
+        let mut v: Vec<u64> = [1, 2, 4, 8].into_iter().filter(|&r| r < self.mr).collect();
+        v.push(self.mr);
+        v
+    }
+
+    /// The most rows of `A` read in place (`SMALL_ROWS` in the module doc):
+    /// the largest micro-kernel below `MR`.
+    pub(crate) fn small_rows(&self) -> u64 {
+        let v = self.variants();
+        v[v.len().saturating_sub(2)]
     }
 }
 
@@ -86,6 +121,10 @@ pub(crate) struct Product<'ctx> {
     pub(crate) a: View<'ctx>,
     /// `B`, `batch × k × n`.
     pub(crate) b: View<'ctx>,
+    /// `A` packed at compile time (`prepack.rs`), when it is a constant.
+    pub(crate) packed_a: Option<PointerValue<'ctx>>,
+    /// `B` packed at compile time, when it is a constant.
+    pub(crate) packed_b: Option<PointerValue<'ctx>>,
     /// `C`, contiguous `batch × m × n`.
     pub(crate) c: PointerValue<'ctx>,
     /// The sizes `batch, m, n, k`.
@@ -104,6 +143,7 @@ pub(crate) fn call<'ctx>(e: &Emit<'_, 'ctx>, simd: Simd, dtype: DType, p: &Produ
     let f = g.gemm()?;
     let [sa, sb] = [p.a.strides, p.b.strides];
     let acc = e.cx.bool_type().const_int(u64::from(p.accumulate), false);
+    let null = g.ptr().const_null();
     let args = [
         p.a.ptr.into(),
         p.b.ptr.into(),
@@ -119,6 +159,8 @@ pub(crate) fn call<'ctx>(e: &Emit<'_, 'ctx>, simd: Simd, dtype: DType, p: &Produ
         sb[1].into(),
         sb[2].into(),
         acc.into(),
+        p.packed_a.unwrap_or(null).into(),
+        p.packed_b.unwrap_or(null).into(),
     ];
     let status = e.b.build_call(f, &args, "gemm")?.try_as_basic_value().basic();
     let status = status.ok_or_else(|| CgError("the GEMM returns nothing".into()))?.into_int_value();
@@ -126,6 +168,10 @@ pub(crate) fn call<'ctx>(e: &Emit<'_, 'ctx>, simd: Simd, dtype: DType, p: &Produ
     e.b.build_store(e.status, e.b.build_or(old, status, "")?)?;
     Ok(())
 }
+
+/// The body of a loop carrying vectors: the index and the current values
+/// to the next values.
+type CarriedBody<'b, 'ctx> = dyn FnMut(IntValue<'ctx>, &[VectorValue<'ctx>]) -> Res<Vec<VectorValue<'ctx>>> + 'b;
 
 /// Generates the functions of one GEMM.
 struct Gen<'a, 'ctx> {
@@ -138,6 +184,12 @@ struct Gen<'a, 'ctx> {
 
 /// The parameters of the GEMM function, after the three pointers.
 const SIZE_PARAMS: [&str; 10] = ["batch", "m", "n", "k", "a_bs", "a_rs", "a_cs", "b_bs", "b_rs", "b_cs"];
+
+/// The words of a task's environment, in order (see [`Gen::task`]).
+const TASK_WORDS: [&str; 21] = [
+    "abase", "a_bs", "a_ps", "a_rs", "a_cs", "b", "b_bs", "b_rs", "b_cs", "packed_b", "pb_bs", "c", "m", "n", "k", "nct",
+    "mct", "mt", "nt", "accumulate", "shared",
+];
 
 impl<'a, 'ctx> Gen<'a, 'ctx> {
     fn name(&self, part: &str) -> String {
@@ -209,32 +261,71 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         Ok(e.call_intrinsic("llvm.umin", &[t], &[a.into(), b.into()])?.into_int_value())
     }
 
+    /// `cond ? a : b` on integers.
+    fn pick(&self, cond: IntValue<'ctx>, a: IntValue<'ctx>, b: IntValue<'ctx>) -> Res<IntValue<'ctx>> {
+        Ok(self.b.build_select(cond, a, b, "")?.into_int_value())
+    }
+
+    /// `cond ? a : b` on pointers.
+    fn pick_ptr(&self, cond: IntValue<'ctx>, a: PointerValue<'ctx>, b: PointerValue<'ctx>) -> Res<PointerValue<'ctx>> {
+        Ok(self.b.build_select(cond, a, b, "")?.into_pointer_value())
+    }
+
+    /// Whether `x == 0`.
+    fn is_zero(&self, x: IntValue<'ctx>) -> Res<IntValue<'ctx>> {
+        Ok(self.b.build_int_compare(IntPredicate::EQ, x, self.int(0), "")?)
+    }
+
     /// `ceil(a / b)`.
     fn ceil_div(&self, a: IntValue<'ctx>, b: IntValue<'ctx>) -> Res<IntValue<'ctx>> {
         let bias = self.b.build_int_sub(b, self.int(1), "")?;
         Ok(self.b.build_int_unsigned_div(self.add(a, bias)?, b, "")?)
     }
 
-    /// `aligned_alloc(64, elements × size)`; a null result sets the
-    /// out-of-memory bit in `e` and branches to `fail`.
-    fn alloc(&self, e: &Emit<'_, 'ctx>, f: FunctionValue<'ctx>, elements: IntValue<'ctx>, fail: BasicBlock<'ctx>) -> Res<PointerValue<'ctx>> {
-        let i64t = self.cx.i64_type();
-        let bytes = self.mul(elements, self.int(self.dtype.size_bytes() as u64))?;
-        let padded = self.b.build_and(self.add(bytes, self.int(64))?, self.int(!63), "")?;
-        let aligned_alloc = self.libc("aligned_alloc", self.ptr().fn_type(&[i64t.into(), i64t.into()], false));
-        let p = self.b.build_call(aligned_alloc, &[self.int(64).into(), padded.into()], "packed")?;
-        let p = p.try_as_basic_value().basic().ok_or_else(|| CgError("aligned_alloc returns nothing".into()))?;
-        let p = p.into_pointer_value();
-        let ok = self.cx.append_basic_block(f, "allocated");
-        let oom = self.cx.append_basic_block(f, "oom");
-        self.b.build_conditional_branch(self.b.build_is_null(p, "")?, oom, ok)?;
-        self.b.position_at_end(oom);
-        e.flag(self.cx.bool_type().const_all_ones(), abi::OUT_OF_MEMORY)?;
-        self.b.build_unconditional_branch(fail)?;
-        self.b.position_at_end(ok);
-        Ok(p)
+    /// `ceil(a / b) × b`.
+    fn round_up(&self, a: IntValue<'ctx>, b: IntValue<'ctx>) -> Res<IntValue<'ctx>> {
+        self.mul(self.ceil_div(a, b)?, b)
     }
 
+    /// When `wanted`, `aligned_alloc(64, elements × size)`, else null; a
+    /// null result of the allocation sets the out-of-memory bit in `e` and
+    /// branches to `fail`.
+    fn alloc_if(
+        &self,
+        e: &Emit<'_, 'ctx>,
+        f: FunctionValue<'ctx>,
+        wanted: IntValue<'ctx>,
+        elements: IntValue<'ctx>,
+        fail: BasicBlock<'ctx>,
+    ) -> Res<PointerValue<'ctx>> {
+        let b = self.b;
+        let i64t = self.cx.i64_type();
+        let pre = b.get_insert_block().ok_or_else(|| CgError("the builder has no block".into()))?;
+        let yes = self.cx.append_basic_block(f, "alloc");
+        let oom = self.cx.append_basic_block(f, "oom");
+        let ok = self.cx.append_basic_block(f, "allocated");
+        let join = self.cx.append_basic_block(f, "alloc.done");
+        b.build_conditional_branch(wanted, yes, join)?;
+        b.position_at_end(yes);
+        let bytes = self.mul(elements, self.int(self.dtype.size_bytes() as u64))?;
+        let padded = b.build_and(self.add(bytes, self.int(64))?, self.int(!63), "")?;
+        let aligned_alloc = self.libc("aligned_alloc", self.ptr().fn_type(&[i64t.into(), i64t.into()], false));
+        let p = b.build_call(aligned_alloc, &[self.int(64).into(), padded.into()], "packed")?;
+        let p = p.try_as_basic_value().basic().ok_or_else(|| CgError("aligned_alloc returns nothing".into()))?;
+        let p = p.into_pointer_value();
+        b.build_conditional_branch(b.build_is_null(p, "")?, oom, ok)?;
+        b.position_at_end(oom);
+        e.flag(self.cx.bool_type().const_all_ones(), abi::OUT_OF_MEMORY)?;
+        b.build_unconditional_branch(fail)?;
+        b.position_at_end(ok);
+        b.build_unconditional_branch(join)?;
+        b.position_at_end(join);
+        let phi = b.build_phi(self.ptr(), "buffer")?;
+        phi.add_incoming(&[(&self.ptr().const_null(), pre), (&p, ok)]);
+        Ok(phi.as_basic_value().into_pointer_value())
+    }
+
+    /// `free(p)` (nothing for null).
     fn free(&self, p: PointerValue<'ctx>) -> Res<()> {
         let free = self.libc("free", self.cx.void_type().fn_type(&[self.ptr().into()], false));
         self.b.build_call(free, &[p.into()], "")?;
@@ -246,6 +337,18 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.module.get_function(name).unwrap_or_else(|| self.module.add_function(name, ty, None))
     }
 
+    /// `if cond { body() }` at the builder's position in `f`.
+    fn when(&self, f: FunctionValue<'ctx>, cond: IntValue<'ctx>, body: &mut dyn FnMut() -> Res<()>) -> Res<()> {
+        let then = self.cx.append_basic_block(f, "then");
+        let join = self.cx.append_basic_block(f, "endif");
+        self.b.build_conditional_branch(cond, then, join)?;
+        self.b.position_at_end(then);
+        body()?;
+        self.b.build_unconditional_branch(join)?;
+        self.b.position_at_end(join);
+        Ok(())
+    }
+
     /// `for i in lo..hi by step { body(i) }` at the builder's position in `f`.
     fn range(
         &self,
@@ -254,6 +357,23 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         name: &str,
         body: &mut dyn FnMut(IntValue<'ctx>) -> Res<()>,
     ) -> Res<()> {
+        self.carried(f, (lo, hi, step), name, &[], &mut |i, _| {
+            body(i)?;
+            Ok(Vec::new())
+        })?;
+        Ok(())
+    }
+
+    /// `for i in lo..hi by step` carrying vectors from `init`: `body(i,
+    /// current)` returns the next values; returns the final ones.
+    fn carried(
+        &self,
+        f: FunctionValue<'ctx>,
+        (lo, hi, step): (IntValue<'ctx>, IntValue<'ctx>, IntValue<'ctx>),
+        name: &str,
+        init: &[VectorValue<'ctx>],
+        body: &mut CarriedBody<'_, 'ctx>,
+    ) -> Res<Vec<VectorValue<'ctx>>> {
         let b = self.b;
         let pre = b.get_insert_block().ok_or_else(|| CgError("the builder has no block".into()))?;
         let header = self.cx.append_basic_block(f, name);
@@ -262,20 +382,27 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         b.build_unconditional_branch(header)?;
         b.position_at_end(header);
         let i = b.build_phi(self.cx.i64_type(), name)?;
+        let phis = init.iter().map(|v| b.build_phi(v.get_type(), "acc")).collect::<Result<Vec<_>, _>>()?;
+        let current: Vec<VectorValue> = phis.iter().map(|p| p.as_basic_value().into_vector_value()).collect();
         let iv = i.as_basic_value().into_int_value();
         b.build_conditional_branch(b.build_int_compare(IntPredicate::ULT, iv, hi, "")?, inside, exit)?;
         b.position_at_end(inside);
-        body(iv)?;
+        let next = body(iv, &current)?;
         let latch = b.get_insert_block().ok_or_else(|| CgError("the builder has no block".into()))?;
-        let next = b.build_int_add(iv, step, "")?;
+        let step_next = b.build_int_add(iv, step, "")?;
         b.build_unconditional_branch(header)?;
-        i.add_incoming(&[(&lo, pre), (&next, latch)]);
+        i.add_incoming(&[(&lo, pre), (&step_next, latch)]);
+        for ((phi, first), n) in phis.iter().zip(init).zip(&next) {
+            phi.add_incoming(&[(first, pre), (n, latch)]);
+        }
         b.position_at_end(exit);
-        Ok(())
+        Ok(current)
     }
 
-    /// The GEMM function, generated once per module:
-    /// `i32 (ptr a, ptr b, ptr c, i64 batch, m, n, k, a_bs, a_rs, a_cs, b_bs, b_rs, b_cs, i1 accumulate)`.
+    /// The GEMM function, generated once per module: `i32 (ptr a, ptr b,
+    /// ptr c, i64 batch, m, n, k, a_bs, a_rs, a_cs, b_bs, b_rs, b_cs, i1
+    /// accumulate, ptr packed_a, ptr packed_b)`, the packed operands null
+    /// when not packed at compile time.
     fn gemm(&self) -> Res<FunctionValue<'ctx>> {
         let name = self.name("");
         if let Some(f) = self.module.get_function(&name) {
@@ -284,7 +411,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let (ptr, i64t) = (self.ptr(), self.cx.i64_type());
         let mut params: Vec<BasicMetadataTypeEnum> = vec![ptr.into(); 3];
         params.extend([BasicMetadataTypeEnum::from(i64t); 10]);
-        params.push(self.cx.bool_type().into());
+        params.extend([BasicMetadataTypeEnum::from(self.cx.bool_type()), ptr.into(), ptr.into()]);
         let f = self.module.add_function(&name, self.cx.i32_type().fn_type(&params, false), Some(Linkage::Internal));
         f.add_attribute(AttributeLoc::Function, self.attr("nounwind"));
         let pack = self.pack_a()?;
@@ -311,15 +438,17 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             return Err(CgError("the GEMM has ten size parameters".into()));
         };
         let acc = Self::param(f, 13, "accumulate")?.into_int_value();
+        let packed_a = Self::param(f, 14, "packed_a")?.into_pointer_value();
+        let packed_b = Self::param(f, 15, "packed_b")?.into_pointer_value();
         let shared = b.build_alloca(cx.i32_type(), "shared")?;
         b.build_store(shared, cx.i32_type().const_zero())?;
         let env_a = b.build_alloca(parallel::env_type(&e, 8), "env.pack")?;
-        let env_t = b.build_alloca(parallel::env_type(&e, 16), "env.tasks")?;
+        let env_t = b.build_alloca(parallel::env_type(&e, TASK_WORDS.len()), "env.tasks")?;
         let exit = cx.append_basic_block(f, "exit");
 
         let bmn = self.mul(self.mul(batch, m)?, n)?;
-        let empty = b.build_int_compare(IntPredicate::EQ, bmn, self.int(0), "")?;
-        let k_zero = b.build_int_compare(IntPredicate::EQ, k, self.int(0), "")?;
+        let empty = self.is_zero(bmn)?;
+        let k_zero = self.is_zero(k)?;
         let nothing = b.build_or(empty, b.build_and(k_zero, acc, "")?, "")?;
         let zeros = cx.append_basic_block(f, "zeros");
         let work = cx.append_basic_block(f, "work");
@@ -333,41 +462,69 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         b.build_unconditional_branch(exit)?;
         b.position_at_end(go);
 
+        // A: packed at compile time, read in place (small M), or packed now.
         let blk = self.blk;
         let panels = self.ceil_div(m, self.int(blk.mr))?;
-        let packed_elems = self.mul(self.mul(self.mul(batch, panels)?, self.int(blk.mr))?, k)?;
-        let pa = self.alloc(&e, f, packed_elems, exit)?;
-        let words: Vec<BasicValueEnum> = vec![a.into(), a_bs.into(), a_rs.into(), a_cs.into(), pa.into(), panels.into(), m.into(), k.into()];
-        parallel::pack(&e, env_a, &words)?;
-        let units = self.mul(batch, panels)?;
-        parallel::dispatch(&e, f, units, self.mul(k, self.int(blk.mr))?, pack, env_a)?;
+        let panel_elems = self.mul(k, self.int(blk.mr))?;
+        let prepacked = b.build_is_not_null(packed_a, "")?;
+        let small = b.build_int_compare(IntPredicate::ULE, m, self.int(blk.small_rows()), "")?;
+        let direct = b.build_and(small, b.build_not(prepacked, "")?, "direct")?;
+        let must_pack = b.build_not(b.build_or(prepacked, direct, "")?, "")?;
+        let a_shared = self.is_zero(a_bs)?;
+        let a_batches = self.pick(a_shared, self.int(1), batch)?;
+        let units = self.mul(a_batches, panels)?;
+        let pa = self.alloc_if(&e, f, must_pack, self.mul(units, panel_elems)?, exit)?;
+        self.when(f, must_pack, &mut || {
+            let words: Vec<BasicValueEnum> =
+                vec![a.into(), a_bs.into(), a_rs.into(), a_cs.into(), pa.into(), panels.into(), m.into(), k.into()];
+            parallel::pack(&e, env_a, &words)?;
+            parallel::dispatch(&e, f, units, self.ceil_div(panel_elems, self.int(4))?, pack, env_a)?;
+            Ok(())
+        })?;
+        let packed_bs = self.pick(a_shared, self.int(0), self.mul(panels, panel_elems)?)?;
+        let abase = self.pick_ptr(direct, a, self.pick_ptr(prepacked, packed_a, pa)?)?;
+        let a_bs_t = self.pick(direct, a_bs, packed_bs)?;
+        let a_ps = self.pick(direct, self.mul(a_rs, self.int(blk.mr))?, panel_elems)?;
+        let a_rs_t = self.pick(direct, a_rs, self.int(1))?;
+        let a_cs_t = self.pick(direct, a_cs, self.int(blk.mr))?;
+        // B packed at compile time: one batch's `K × Npad` after another.
+        let n_pad = self.round_up(n, self.int(blk.nr))?;
+        let pb_bs = self.pick(self.is_zero(b_bs)?, self.int(0), self.mul(k, n_pad)?)?;
 
-        // Tasks: nt column blocks, then mt row blocks, about two per thread.
-        let want = self.mul(parallel::num_threads(&e)?, self.int(2))?;
+        // Tasks: nt column blocks, then mt row blocks: one on one thread,
+        // else about TASKS_PER_THREAD per thread.
+        let threads = parallel::num_threads(&e)?;
+        let one = b.build_int_compare(IntPredicate::ULE, threads, self.int(1), "")?;
+        let want = self.pick(one, self.int(1), self.mul(threads, self.int(TASKS_PER_THREAD))?)?;
         let umax = |x: IntValue<'ctx>, y: IntValue<'ctx>| -> Res<IntValue<'ctx>> {
             Ok(e.call_intrinsic("llvm.umax", &[i64t_basic(cx)], &[x.into(), y.into()])?.into_int_value())
         };
         let col_panels = self.ceil_div(n, self.int(blk.nr))?;
         let nt = self.min(&e, self.ceil_div(want, batch)?, col_panels)?;
         let nt = umax(umax(nt, self.int(1))?, self.ceil_div(n, self.int(blk.nc))?)?;
-        let nct = self.mul(self.ceil_div(self.ceil_div(n, nt)?, self.int(blk.nr))?, self.int(blk.nr))?;
+        let nct = self.round_up(self.ceil_div(n, nt)?, self.int(blk.nr))?;
         let nt = self.ceil_div(n, nct)?;
         let mt = self.min(&e, self.ceil_div(want, self.mul(batch, nt)?)?, panels)?;
         let mt = umax(mt, self.int(1))?;
-        let mct = self.mul(self.ceil_div(self.ceil_div(m, mt)?, self.int(blk.mr))?, self.int(blk.mr))?;
+        let mct = self.round_up(self.ceil_div(m, mt)?, self.int(blk.mr))?;
         let mt = self.ceil_div(m, mct)?;
         let acc_word = b.build_int_z_extend(acc, cx.i64_type(), "")?;
         let words: Vec<BasicValueEnum> = vec![
-            pa.into(),
+            abase.into(),
+            a_bs_t.into(),
+            a_ps.into(),
+            a_rs_t.into(),
+            a_cs_t.into(),
             bp.into(),
             b_bs.into(),
             b_rs.into(),
             b_cs.into(),
+            packed_b.into(),
+            pb_bs.into(),
             c.into(),
             m.into(),
             n.into(),
             k.into(),
-            panels.into(),
             nct.into(),
             mct.into(),
             mt.into(),
@@ -377,7 +534,9 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         ];
         parallel::pack(&e, env_t, &words)?;
         let tasks = self.mul(self.mul(batch, mt)?, nt)?;
-        parallel::dispatch(&e, f, tasks, self.mul(self.mul(mct, nct)?, k)?, task, env_t)?;
+        let total_work = self.ceil_div(self.mul(bmn, k)?, self.int(MACS_PER_OP))?;
+        let task_work = self.ceil_div(total_work, tasks)?;
+        parallel::dispatch(&e, f, tasks, task_work, task, env_t)?;
         self.free(pa)?;
         let s = b.build_load(cx.i32_type(), shared, "")?.into_int_value();
         let old = b.build_load(cx.i32_type(), e.status, "")?.into_int_value();
@@ -436,30 +595,38 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     }
 
     /// The chunk function running tasks: task `t` is column block `t % nt`
-    /// and row block `t / nt % mt` of batch `t / (mt × nt)`.
+    /// and row block `t / nt % mt` of batch `t / (mt × nt)`. Its
+    /// environment holds [`TASK_WORDS`]: `A` as a base, batch, panel, row
+    /// and column strides (packed or in place), `B` with its strides, the
+    /// compile-time packing of `B` (or null) and its batch stride, `C`,
+    /// the sizes and the blocking of the tasks.
     fn task(&self) -> Res<FunctionValue<'ctx>> {
-        let kernel = self.kernel()?;
+        let kernels = self.blk.variants().into_iter().map(|r| Ok((r, self.kernel(r)?))).collect::<Res<Vec<_>>>()?;
         self.aside(|| {
             let probe = Emit { cx: self.cx, module: self.module, b: self.b, status: self.ptr().const_null() };
             let f = chunk_function(&probe, &self.name(".tasks"));
             let e = self.enter(f)?;
             let (p, i): (BasicTypeEnum, BasicTypeEnum) = (self.ptr().into(), self.cx.i64_type().into());
-            let types = [p, p, i, i, i, p, i, i, i, i, i, i, i, i, i, p];
+            let types = [p, i, i, i, i, p, i, i, i, p, i, p, i, i, i, i, i, i, i, i, p];
             let env = Self::param(f, 0, "env")?.into_pointer_value();
             let (lo, hi) = (Self::param(f, 1, "lo")?.into_int_value(), Self::param(f, 2, "hi")?.into_int_value());
             let w = parallel::unpack(&e, env, &types)?;
             let int = |k: usize| w[k].into_int_value();
-            let (pa, bp, c, shared) =
-                (w[0].into_pointer_value(), w[1].into_pointer_value(), w[5].into_pointer_value(), w[15].into_pointer_value());
-            let (b_bs, b_rs, b_cs) = (int(2), int(3), int(4));
-            let (m, n, k, panels, nct, mct, mt, nt) = (int(6), int(7), int(8), int(9), int(10), int(11), int(12), int(13));
-            let acc = self.b.build_int_compare(IntPredicate::NE, int(14), self.int(0), "acc")?;
+            let ptr = |k: usize| w[k].into_pointer_value();
+            let (abase, bp, packed_b, c, shared) = (ptr(0), ptr(5), ptr(9), ptr(11), ptr(20));
+            let (a_bs, a_ps, a_rs, a_cs) = (int(1), int(2), int(3), int(4));
+            let (b_bs, b_rs, b_cs, pb_bs) = (int(6), int(7), int(8), int(10));
+            let (m, n, k, nct, mct, mt, nt) = (int(12), int(13), int(14), int(15), int(16), int(17), int(18));
+            let b = self.b;
+            let acc = b.build_int_compare(IntPredicate::NE, int(19), self.int(0), "acc")?;
             let blk = self.blk;
             let exit = self.cx.append_basic_block(f, "exit");
-            let pb = self.alloc(&e, f, self.mul(nct, self.int(blk.kc))?, exit)?;
+            let prepacked = b.build_is_not_null(packed_b, "")?;
+            let must_pack = b.build_not(prepacked, "")?;
+            let pb = self.alloc_if(&e, f, must_pack, self.mul(nct, self.int(blk.kc))?, exit)?;
+            let n_pad = self.round_up(n, self.int(blk.nr))?;
             let per_batch = self.mul(mt, nt)?;
             self.range(f, (lo, hi, self.int(1)), "t", &mut |t| {
-                let b = self.b;
                 let bi = b.build_int_unsigned_div(t, per_batch, "")?;
                 let r = b.build_int_unsigned_rem(t, per_batch, "")?;
                 let (mi, ni) = (b.build_int_unsigned_div(r, nt, "")?, b.build_int_unsigned_rem(r, nt, "")?);
@@ -468,38 +635,84 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 let i0 = self.mul(mi, mct)?;
                 let i1 = self.min(&e, m, self.add(i0, mct)?)?;
                 let b_batch = self.at(bp, self.mul(bi, b_bs)?)?;
+                let a_batch = self.at(abase, self.mul(bi, a_bs)?)?;
+                let pb_batch = self.at(packed_b, self.mul(bi, pb_bs)?)?;
                 let c_batch = self.at(c, self.mul(self.mul(bi, m)?, n)?)?;
+                let j_base = self.pick(prepacked, self.int(0), j0)?;
                 self.range(f, (self.int(0), k, self.int(blk.kc)), "pc", &mut |pc| {
                     let kc = self.min(&e, self.int(blk.kc), b.build_int_sub(k, pc, "")?)?;
-                    self.pack_b(&e, f, pb, self.at(b_batch, self.mul(pc, b_rs)?)?, (b_rs, b_cs), (j0, j1), kc)?;
-                    let first_block = b.build_int_compare(IntPredicate::EQ, pc, self.int(0), "")?;
+                    self.when(f, must_pack, &mut || {
+                        self.pack_b(&e, f, pb, self.at(b_batch, self.mul(pc, b_rs)?)?, (b_rs, b_cs), (j0, j1), kc)
+                    })?;
+                    let b_block = self.pick_ptr(prepacked, self.at(pb_batch, self.mul(pc, n_pad)?)?, pb)?;
+                    let a_block = self.at(a_batch, self.mul(pc, a_cs)?)?;
+                    let first_block = self.is_zero(pc)?;
                     let first = b.build_and(first_block, b.build_not(acc, "")?, "first")?;
                     self.range(f, (i0, i1, self.int(blk.mc)), "ic", &mut |ic| {
                         let iend = self.min(&e, i1, self.add(ic, self.int(blk.mc))?)?;
                         self.range(f, (j0, j1, self.int(blk.nr)), "jr", &mut |jr| {
                             let nr = self.min(&e, self.int(blk.nr), b.build_int_sub(j1, jr, "")?)?;
-                            let bpanel = self.at(pb, self.mul(b.build_int_sub(jr, j0, "")?, kc)?)?;
+                            let bpanel = self.at(b_block, self.mul(b.build_int_sub(jr, j_base, "")?, kc)?)?;
                             self.range(f, (ic, iend, self.int(blk.mr)), "ir", &mut |ir| {
                                 let mr = self.min(&e, self.int(blk.mr), b.build_int_sub(i1, ir, "")?)?;
-                                let panel = self.add(self.mul(bi, panels)?, b.build_int_unsigned_div(ir, self.int(blk.mr), "")?)?;
-                                let apanel = self.at(pa, self.mul(self.add(self.mul(panel, k)?, pc)?, self.int(blk.mr))?)?;
+                                let panel = b.build_int_unsigned_div(ir, self.int(blk.mr), "")?;
+                                let apanel = self.at(a_block, self.mul(panel, a_ps)?)?;
                                 let ctile = self.at(c_batch, self.add(self.mul(ir, n)?, jr)?)?;
-                                let args = [kc.into(), apanel.into(), bpanel.into(), ctile.into(), n.into(), mr.into(), nr.into(), first.into()];
-                                b.build_call(kernel, &args, "")?;
-                                Ok(())
+                                let args = [
+                                    kc.into(),
+                                    apanel.into(),
+                                    a_rs.into(),
+                                    a_cs.into(),
+                                    bpanel.into(),
+                                    ctile.into(),
+                                    n.into(),
+                                    mr.into(),
+                                    nr.into(),
+                                    first.into(),
+                                ];
+                                self.call_kernel(f, &kernels, mr, &args)
                             })
                         })
                     })
                 })
             })?;
             self.free(pb)?;
-            self.b.build_unconditional_branch(exit)?;
-            self.b.position_at_end(exit);
-            let s = self.b.build_load(self.cx.i32_type(), e.status, "")?.into_int_value();
+            b.build_unconditional_branch(exit)?;
+            b.position_at_end(exit);
+            let s = b.build_load(self.cx.i32_type(), e.status, "")?.into_int_value();
             parallel::or_status(&e, shared, s)?;
-            self.b.build_return(None)?;
+            b.build_return(None)?;
             Ok(f)
         })
+    }
+
+    /// Calls the smallest of `kernels` (by ascending rows) whose rows cover
+    /// `mr`, with `args`.
+    fn call_kernel(
+        &self,
+        f: FunctionValue<'ctx>,
+        kernels: &[(u64, FunctionValue<'ctx>)],
+        mr: IntValue<'ctx>,
+        args: &[inkwell::values::BasicMetadataValueEnum<'ctx>],
+    ) -> Res<()> {
+        let b = self.b;
+        let join = self.cx.append_basic_block(f, "kernel.done");
+        for (k, &(rows, kernel)) in kernels.iter().enumerate() {
+            if k + 1 == kernels.len() {
+                b.build_call(kernel, args, "")?;
+                break;
+            }
+            let call = self.cx.append_basic_block(f, &format!("kernel{rows}"));
+            let next = self.cx.append_basic_block(f, "kernel.next");
+            b.build_conditional_branch(b.build_int_compare(IntPredicate::ULE, mr, self.int(rows), "")?, call, next)?;
+            b.position_at_end(call);
+            b.build_call(kernel, args, "")?;
+            b.build_unconditional_branch(join)?;
+            b.position_at_end(next);
+        }
+        b.build_unconditional_branch(join)?;
+        b.position_at_end(join);
+        Ok(())
     }
 
     /// Packs rows `kc` rows of `B` from `src` (strides `rs`, `cs`), columns
@@ -565,128 +778,6 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
 
     fn vector_bytes(&self) -> u32 {
         self.blk.lanes * self.dtype.size_bytes() as u32
-    }
-
-    /// The micro-kernel: `void (i64 kc, ptr a, ptr b, ptr c, i64 ldc, i64
-    /// mr, i64 nr, i1 first)` adds (or with `first`, stores) the product of
-    /// an `MR × kc` packed panel of `A` and a `kc × NR` one of `B` into the
-    /// `mr × nr` tile of `C` at `c` (row stride `ldc`).
-    fn kernel(&self) -> Res<FunctionValue<'ctx>> {
-        self.aside(|| {
-            let (cx, b, blk) = (self.cx, self.b, self.blk);
-            let (ptr, i64t) = (self.ptr(), cx.i64_type());
-            let params: Vec<BasicMetadataTypeEnum> =
-                vec![i64t.into(), ptr.into(), ptr.into(), ptr.into(), i64t.into(), i64t.into(), i64t.into(), cx.bool_type().into()];
-            let f = self.module.add_function(&self.name(".kernel"), cx.void_type().fn_type(&params, false), Some(Linkage::Internal));
-            f.add_attribute(AttributeLoc::Function, self.attr("nounwind"));
-            for k in 1..=3 {
-                f.add_attribute(AttributeLoc::Param(k), self.attr("noalias"));
-            }
-            let e = self.enter(f)?;
-            let kc = Self::param(f, 0, "kc")?.into_int_value();
-            let (a, bp, c) = (
-                Self::param(f, 1, "a")?.into_pointer_value(),
-                Self::param(f, 2, "b")?.into_pointer_value(),
-                Self::param(f, 3, "c")?.into_pointer_value(),
-            );
-            let ldc = Self::param(f, 4, "ldc")?.into_int_value();
-            let (mr, nr) = (Self::param(f, 5, "mr")?.into_int_value(), Self::param(f, 6, "nr")?.into_int_value());
-            let first = Self::param(f, 7, "first")?.into_int_value();
-            let vt = self.vector();
-            let nv = (blk.nr / u64::from(blk.lanes)) as usize;
-            let tiles = blk.mr as usize * nv;
-            let tile = b.build_array_alloca(self.elem(), self.int(blk.mr * blk.nr), "tile")?;
-            let pre = b.get_insert_block().ok_or_else(|| CgError("the builder has no block".into()))?;
-            let header = cx.append_basic_block(f, "k");
-            let body = cx.append_basic_block(f, "k.body");
-            let done = cx.append_basic_block(f, "k.done");
-            b.build_unconditional_branch(header)?;
-            b.position_at_end(header);
-            let p = b.build_phi(i64t, "p")?;
-            let accs = (0..tiles).map(|_| b.build_phi(vt, "acc")).collect::<Result<Vec<_>, _>>()?;
-            let pv = p.as_basic_value().into_int_value();
-            b.build_conditional_branch(b.build_int_compare(IntPredicate::ULT, pv, kc, "")?, body, done)?;
-            b.position_at_end(body);
-            let brow = self.at(bp, self.mul(pv, self.int(blk.nr))?)?;
-            let mut bv = Vec::new();
-            for j in 0..nv {
-                let x = b.build_load(vt, self.at(brow, self.int(j as u64 * u64::from(blk.lanes)))?, "b")?;
-                set_align(x, self.vector_bytes())?;
-                bv.push(x.into_vector_value());
-            }
-            let arow = self.at(a, self.mul(pv, self.int(blk.mr))?)?;
-            let mut next = Vec::new();
-            for i in 0..blk.mr {
-                let x = b.build_load(self.elem(), self.at(arow, self.int(i))?, "a")?.into_float_value();
-                let splat = self.splat(x)?;
-                for (j, &y) in bv.iter().enumerate() {
-                    let acc = accs[i as usize * nv + j].as_basic_value();
-                    let t = [vt.into()];
-                    next.push(e.call_intrinsic("llvm.fmuladd", &t, &[splat.into(), y.into(), acc])?);
-                }
-            }
-            let latch = b.get_insert_block().ok_or_else(|| CgError("the builder has no block".into()))?;
-            let pn = b.build_int_add(pv, self.int(1), "")?;
-            b.build_unconditional_branch(header)?;
-            p.add_incoming(&[(&self.int(0), pre), (&pn, latch)]);
-            for (phi, n) in accs.iter().zip(&next) {
-                phi.add_incoming(&[(&vt.const_zero(), pre), (n as &dyn BasicValue, latch)]);
-            }
-            b.position_at_end(done);
-            let full_m = b.build_int_compare(IntPredicate::EQ, mr, self.int(blk.mr), "")?;
-            let full_n = b.build_int_compare(IntPredicate::EQ, nr, self.int(blk.nr), "")?;
-            let full = cx.append_basic_block(f, "full");
-            let edge = cx.append_basic_block(f, "edge");
-            let ret = cx.append_basic_block(f, "ret");
-            b.build_conditional_branch(b.build_and(full_m, full_n, "")?, full, edge)?;
-            let values: Vec<VectorValue> = accs.iter().map(|a| a.as_basic_value().into_vector_value()).collect();
-            // Full tile: vectors straight into C, added to it unless `first`.
-            b.position_at_end(full);
-            let add_bb = cx.append_basic_block(f, "full.add");
-            let store_bb = cx.append_basic_block(f, "full.store");
-            b.build_conditional_branch(first, store_bb, add_bb)?;
-            for (block, add) in [(add_bb, true), (store_bb, false)] {
-                b.position_at_end(block);
-                for i in 0..blk.mr as usize {
-                    let row = self.at(c, self.mul(self.int(i as u64), ldc)?)?;
-                    for j in 0..nv {
-                        let at = self.at(row, self.int(j as u64 * u64::from(blk.lanes)))?;
-                        let mut v = values[i * nv + j];
-                        if add {
-                            let old = b.build_load(vt, at, "")?;
-                            set_align(old, self.dtype.size_bytes() as u32)?;
-                            v = b.build_float_add(v, old.into_vector_value(), "")?;
-                        }
-                        let st = b.build_store(at, v)?;
-                        st.set_alignment(self.dtype.size_bytes() as u32).map_err(|m| CgError(m.to_string()))?;
-                    }
-                }
-                b.build_unconditional_branch(ret)?;
-            }
-            // Edge tile: through the stack, element by element.
-            b.position_at_end(edge);
-            for (k, v) in values.iter().enumerate() {
-                let st = b.build_store(self.at(tile, self.int(k as u64 * u64::from(blk.lanes)))?, *v)?;
-                st.set_alignment(self.dtype.size_bytes() as u32).map_err(|m| CgError(m.to_string()))?;
-            }
-            self.range(f, (self.int(0), mr, self.int(1)), "i", &mut |i| {
-                let row = self.at(c, self.mul(i, ldc)?)?;
-                let trow = self.at(tile, self.mul(i, self.int(blk.nr))?)?;
-                self.range(f, (self.int(0), nr, self.int(1)), "j", &mut |j| {
-                    let x = b.build_load(self.elem(), self.at(trow, j)?, "")?.into_float_value();
-                    let at = self.at(row, j)?;
-                    let old = b.build_load(self.elem(), at, "")?.into_float_value();
-                    let sum = b.build_float_add(x, old, "")?;
-                    let v: FloatValue = b.build_select(first, x, sum, "")?.into_float_value();
-                    b.build_store(at, v)?;
-                    Ok(())
-                })
-            })?;
-            b.build_unconditional_branch(ret)?;
-            b.position_at_end(ret);
-            b.build_return(None)?;
-            Ok(f)
-        })
     }
 
     /// `x` in every lane of a vector.
