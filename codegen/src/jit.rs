@@ -71,6 +71,14 @@ impl JitModule {
             let llvm = |m: String| Diag::error(Loc::Unknown, m);
             let t = translate(cx, ir, host.simd())?;
             host.prepare(&t.module);
+            // Optimisation may delete a parameter's global that nothing uses
+            // any more (a weight packed at compile time): look them up by
+            // name afterwards instead of holding on to the handles.
+            let param_symbols: Vec<(String, String)> = t
+                .params
+                .iter()
+                .map(|(name, g)| (name.clone(), g.get_name().to_string_lossy().into_owned()))
+                .collect();
             host.optimize(&t.module).map_err(llvm)?;
             let engine = t
                 .module
@@ -81,13 +89,16 @@ impl JitModule {
                     engine.add_global_mapping(&f, address);
                 }
             }
-            for (name, global) in &t.params {
+            for (name, symbol) in &param_symbols {
+                let Some(global) = t.module.get_global(symbol) else {
+                    continue;
+                };
                 let p = ir.param(name).ok_or_else(|| llvm(format!("no parameter named @{name}")))?;
                 let init = p.init.as_ref().ok_or_else(|| {
                     Diag::error(p.loc.clone(), format!("parameter @{name} has no value to compile in"))
                 })?;
                 let mut bytes = HostBuffer::from_bytes(init.bytes());
-                engine.add_global_mapping(global, bytes.as_mut_ptr() as usize);
+                engine.add_global_mapping(&global, bytes.as_mut_ptr() as usize);
                 params.push(bytes);
             }
             for k in t.kernels {

@@ -12,7 +12,7 @@
 //! | [`error`] | [`Status`] codes (stable numbers) and [`RuntimeError`] |
 //! | [`dtype`] | [`DType`]: element types with ONNX's numeric codes |
 //! | [`buffer`] | [`AlignedBuf`] (64-byte aligned), raw alloc/free, checked sizes |
-//! | [`pool`] | the rayon thread pool and [`parallel_for`] with its chunking policy |
+//! | [`pool`] | the thread pool and [`parallel_for`] with its chunking policy |
 //! | [`context`] | [`Context`]: a caller's last error and workspace |
 //! | [`check`] | [`check_args`]: tensors against a signature with symbolic dims |
 //! | [`ffi`] | the C ABI, `tessera_rt_*`, declared in `include/tessera_rt.h` |

@@ -1,4 +1,4 @@
-//! The thread pool: a rayon pool of its own, and `parallel_for`, which
+//! The thread pool: a small pool of its own, and `parallel_for`, which
 //! splits an index range `0..n` into contiguous chunks and runs a body on
 //! each, in parallel.
 //!
@@ -9,15 +9,29 @@
 //! few microseconds each. With `T` threads available, `0..n` is cut into
 //! `min(n, 4·T)` contiguous ranges, in order, whose lengths differ by at most
 //! one (the first `n mod parts` ranges are one longer). Four ranges per
-//! thread let rayon's work stealing even out uneven chunks without making
-//! ranges so short that the body's inner loops stop vectorising. Each index
-//! of `0..n` is in exactly one range; ranges run concurrently and in no
-//! particular order. When only one range would be made, or the pool has one
-//! thread, the body runs once on the calling thread with `0..n`; `n == 0`
-//! runs nothing. Called from outside the pool, the calling thread runs
-//! ranges too, beside `T - 1` of the pool's threads, each taking the next
-//! range left until none is (so a call wakes one thread fewer and nobody
-//! waits idle while ranges remain).
+//! thread let the threads even out uneven chunks (each takes the next range
+//! left until none is) without making ranges so short that the body's inner
+//! loops stop vectorising. Each index of `0..n` is in exactly one range;
+//! ranges run concurrently and in no particular order. When only one range
+//! would be made, or the pool has one thread, the body runs once on the
+//! calling thread with `0..n`; `n == 0` runs nothing. The calling thread
+//! runs ranges too, beside the pool's `T - 1` threads.
+//!
+//! # Latency
+//!
+//! Generated code calls `parallel_for` many times per inference, often for
+//! loops of a few tens of microseconds, so starting a loop must cost far
+//! less than waking a parked thread through the kernel. The pool holds one
+//! loop at a time (a job slot and an epoch counter): an idle thread spins
+//! on the epoch for [`SPIN`] before it parks on a condition variable, so
+//! back-to-back loops find it awake, and a caller takes the futex only when
+//! some thread has parked. A spinning thread yields its core every few
+//! microseconds, so on an oversubscribed machine it does not keep the
+//! caller off the core it needs. Chunks are taken by a compare-and-swap
+//! that checks the loop's epoch, so a thread that wakes after a loop ended
+//! takes nothing; the caller returns once every chunk has run. A loop started while another caller's loop holds the
+//! slot runs inline on its own thread, on `0..n` (the two callers' threads
+//! already keep the cores busy).
 //!
 //! # Threads
 //!
@@ -26,31 +40,31 @@
 //! [`MAX_THREADS`]; any other value is ignored), else the machine's
 //! available parallelism. The pool, created on first use, has `T - 1` of
 //! them (at least one): the thread calling [`parallel_for`] is the other,
-//! so no more threads than `T` compete for the cores. Setting a new count replaces the pool; loops
-//! running on the old one finish there. [`shutdown`] stops the pool and
-//! joins its threads, which a library must do before it is unloaded
-//! (`dlclose`) so no thread outlives its code; the next loop starts a new
-//! pool. (valgrind still reports a few KiB "possibly lost" at exit: the
-//! threads' stacks while the pool runs, or, after a shutdown, the per-thread
-//! records that rayon's crossbeam-epoch keeps in a global list of tagged
-//! pointers. Nothing is "definitely lost".)
+//! so no more threads than `T` compete for the cores. Setting a new count
+//! replaces the pool; loops running on the old one finish there, and its
+//! threads then exit. [`shutdown`] stops the pool and joins its threads,
+//! which a library must do before it is unloaded (`dlclose`) so no thread
+//! outlives its code; the next loop starts a new pool.
 //!
 //! # Nesting
 //!
 //! Nested calls are safe and do not oversubscribe: a `parallel_for` called
-//! from inside a chunk (or from any rayon worker thread, including one of the
-//! host application's pools) runs on the pool of the thread that called it,
-//! sharing its threads through work stealing instead of blocking on them;
-//! a call from a chunk that the calling thread itself runs is run inline.
+//! from inside a chunk (on the calling thread or on a pool thread) runs
+//! inline, once on `0..n`, since the loop around it already occupies the
+//! threads. One called from a rayon worker thread (one of the host
+//! application's pools) runs on that rayon pool, sharing its threads
+//! through work stealing instead of blocking on them.
 
+use std::any::Any;
 use std::cell::Cell;
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use rayon::{ThreadPool, ThreadPoolBuilder};
 
 use crate::error::{RuntimeError, Status};
 
@@ -63,11 +77,18 @@ pub const MAX_THREADS: usize = 1024;
 /// The environment variable that sets the default thread count.
 pub const NUM_THREADS_VAR: &str = "TESSERA_NUM_THREADS";
 
+/// How long an idle pool thread watches for the next loop before it parks.
+pub const SPIN: Duration = Duration::from_micros(200);
+
+/// Spins between looks at the clock and yields of the core, while a thread
+/// waits without parking.
+const YIELD_EVERY: u32 = 64;
+
 /// The count set by [`set_num_threads`]; 0 when unset.
 static REQUESTED: AtomicUsize = AtomicUsize::new(0);
 
 /// The pool, created on first use; `None` after the count changed.
-static POOL: Mutex<Option<Arc<ThreadPool>>> = Mutex::new(None);
+static POOL: Mutex<Option<Arc<Pool>>> = Mutex::new(None);
 
 /// Every pool thread started and not yet joined, of this pool and of pools
 /// replaced by [`set_num_threads`]. Finished ones are pruned when a thread
@@ -125,51 +146,32 @@ pub fn set_num_threads(n: usize) -> Result<(), RuntimeError> {
 
 /// Stops the pool and joins its threads, after the loops running on it
 /// finish; the next [`parallel_for`] starts a new pool. An error if called
-/// from a rayon worker thread or from a chunk (it would wait for itself).
+/// from a pool thread, a rayon worker thread or a chunk (it would wait for
+/// itself).
 pub fn shutdown() -> Result<(), RuntimeError> {
-    if rayon::current_thread_index().is_some() || IN_CALLER_CHUNK.get() {
+    if rayon::current_thread_index().is_some() || IN_CHUNK.get() {
         return Err(RuntimeError::new(
             Status::InvalidArgument,
             "cannot shut the thread pool down from one of its threads",
         ));
     }
-    // Dropping the last reference tells rayon's threads to exit.
+    // Dropping the last reference tells the pool's threads to exit.
     drop(lock(&POOL).take());
     let threads = std::mem::take(&mut *lock(&THREADS));
     for thread in threads {
-        // Rayon catches panics in jobs, so a worker never ends in one.
+        // Chunks run under `catch_unwind`, so a thread never ends in a panic.
         let _ = thread.join();
     }
     Ok(())
 }
 
 /// The pool, created with [`num_threads`] threads if there is none.
-fn pool() -> Result<Arc<ThreadPool>, RuntimeError> {
+fn pool() -> Result<Arc<Pool>, RuntimeError> {
     let mut slot = lock(&POOL);
     if let Some(pool) = &*slot {
         return Ok(pool.clone());
     }
-    let pool = ThreadPoolBuilder::new()
-        .num_threads(num_threads().saturating_sub(1).max(1))
-        .spawn_handler(|thread| {
-            let mut builder =
-                std::thread::Builder::new().name(format!("tessera-{}", thread.index()));
-            if let Some(size) = thread.stack_size() {
-                builder = builder.stack_size(size);
-            }
-            let handle = builder.spawn(|| thread.run())?;
-            let mut threads = lock(&THREADS);
-            threads.retain(|t| !t.is_finished());
-            threads.push(handle);
-            Ok(())
-        })
-        .build()
-        .map_err(|e| {
-            RuntimeError::new(
-                Status::ThreadPool,
-                format!("cannot start the thread pool: {e}"),
-            )
-        })?;
+    let pool = Pool::start(num_threads().saturating_sub(1).max(1))?;
     Ok(slot.insert(Arc::new(pool)).clone())
 }
 
@@ -186,18 +188,6 @@ pub fn chunk(n: usize, parts: usize, index: usize) -> Range<usize> {
 /// How many ranges `parallel_for` makes of `0..n` with `threads` threads.
 pub fn chunk_count(n: usize, threads: usize) -> usize {
     n.min(threads.saturating_mul(CHUNKS_PER_THREAD))
-}
-
-/// Runs `body` on the chunks of `0..n` on the current rayon pool.
-fn run_chunks<F: Fn(Range<usize>) + Sync>(n: usize, threads: usize, body: &F) {
-    let parts = chunk_count(n, threads);
-    if parts <= 1 || threads <= 1 {
-        body(0..n);
-    } else {
-        (0..parts)
-            .into_par_iter()
-            .for_each(|i| body(chunk(n, parts, i)));
-    }
 }
 
 /// Runs `body` over `0..n` cut into contiguous chunks, in parallel (see the
@@ -221,65 +211,282 @@ where
     if n == 0 {
         return Ok(());
     }
-    if rayon::current_thread_index().is_some() {
-        // Nested, or called from a rayon worker: share that pool.
-        run_chunks(n, rayon::current_num_threads(), &body);
-        return Ok(());
-    }
-    if n == 1 || num_threads() == 1 || IN_CALLER_CHUNK.get() {
-        // Also nested in a chunk this thread runs of its own loop.
+    if n == 1 || num_threads() == 1 || IN_CHUNK.get() {
+        // Also nested in a chunk of this thread's or of a pool thread.
         body(0..n);
         return Ok(());
     }
+    if rayon::current_thread_index().is_some() {
+        // Called from a rayon worker of the host application: share that pool.
+        run_on_rayon(n, rayon::current_num_threads(), &body);
+        return Ok(());
+    }
     let pool = pool()?;
-    run_with_caller(&pool, n, &body);
+    if !pool.run(n, &body) {
+        // Another caller's loop holds the pool.
+        body(0..n);
+    }
     Ok(())
 }
 
-/// Runs the chunks of `0..n` on the calling thread (not one of `pool`'s)
-/// and `T - 1` helpers on `pool` (which has `T - 1` threads), each taking
-/// the next chunk not yet taken until none is left: the caller works
-/// instead of sleeping, and one pool thread fewer has to wake up.
-fn run_with_caller<F: Fn(Range<usize>) + Sync>(pool: &ThreadPool, n: usize, body: &F) {
-    let threads = num_threads();
+/// Runs `body` on the chunks of `0..n` on the current rayon pool.
+fn run_on_rayon<F: Fn(Range<usize>) + Sync>(n: usize, threads: usize, body: &F) {
     let parts = chunk_count(n, threads);
-    let next = AtomicUsize::new(0);
-    let work = || loop {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        if i >= parts {
-            break;
-        }
-        body(chunk(n, parts, i));
-    };
-    let _caller = CallerChunks::enter();
-    pool.in_place_scope(|scope| {
-        for _ in 1..threads.min(parts) {
-            scope.spawn(|_| work());
-        }
-        work();
-    });
-}
-
-thread_local! {
-    /// Whether this thread, not one of the pool's, is running chunks of a
-    /// [`parallel_for`] it called.
-    static IN_CALLER_CHUNK: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Marks this thread as running its own loop's chunks until dropped (also
-/// when a chunk panics).
-struct CallerChunks;
-
-impl CallerChunks {
-    fn enter() -> CallerChunks {
-        IN_CALLER_CHUNK.set(true);
-        CallerChunks
+    if parts <= 1 || threads <= 1 {
+        body(0..n);
+    } else {
+        (0..parts)
+            .into_par_iter()
+            .for_each(|i| body(chunk(n, parts, i)));
     }
 }
 
-impl Drop for CallerChunks {
+/// One loop on offer: runs the chunk with the given index.
+struct Job<'a> {
+    run: &'a (dyn Fn(usize) + Sync),
+}
+
+/// Ticket bits: the loop's epoch above, then its chunk count, then the next
+/// chunk index not yet taken. Chunk counts are at most `4 · MAX_THREADS`.
+const EPOCH_SHIFT: u32 = 32;
+const PARTS_SHIFT: u32 = 16;
+const FIELD: u64 = 0xffff;
+const _: () = assert!((CHUNKS_PER_THREAD * MAX_THREADS) as u64 <= FIELD);
+
+/// What the caller and the pool's threads share.
+///
+/// A chunk is taken by a compare-and-swap on `ticket` that also checks the
+/// loop's epoch, so a thread that wakes late for a loop already finished
+/// takes nothing and never reads its `job`. The caller returns once `done`
+/// counts every chunk, so `job`, which points into its stack frame, is only
+/// read while that frame is alive.
+struct Shared {
+    /// Epoch, chunk count and next chunk of the current loop (see above).
+    ticket: AtomicU64,
+    /// The current loop; written before its ticket is published.
+    job: AtomicPtr<Job<'static>>,
+    /// Chunks of the current loop finished (or panicked).
+    done: AtomicUsize,
+    /// The first panic of the current loop's chunks.
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
+    /// Whether a caller holds the pool.
+    busy: AtomicBool,
+    /// Pool threads parked (or about to park) on `wake`; changed under `sleep`.
+    sleepers: AtomicUsize,
+    /// Set when the pool is dropped; threads exit. Set under `sleep`.
+    exit: AtomicBool,
+    sleep: Mutex<()>,
+    wake: Condvar,
+}
+
+impl Shared {
+    /// Takes the next chunk of the loop with `epoch`, if any is left.
+    fn take(&self, epoch: u64) -> Option<usize> {
+        let mut ticket = self.ticket.load(Ordering::Acquire);
+        loop {
+            let parts = (ticket >> PARTS_SHIFT) & FIELD;
+            let next = ticket & FIELD;
+            if ticket >> EPOCH_SHIFT != epoch || next >= parts {
+                return None;
+            }
+            match self.ticket.compare_exchange_weak(
+                ticket,
+                ticket + 1,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Some(next as usize),
+                Err(now) => ticket = now,
+            }
+        }
+    }
+
+    /// Takes and runs chunks of the loop with `epoch` until none is left;
+    /// a panic is kept for the caller.
+    fn work(&self, epoch: u64) {
+        let _chunk = InChunk::enter();
+        while let Some(i) = self.take(epoch) {
+            // SAFETY: taking chunk `i` of this epoch means the loop's caller
+            // is waiting for it, with `*job` alive; `job` was written before
+            // the ticket (acquired by `take`) was published.
+            let job = unsafe { &*self.job.load(Ordering::Relaxed) };
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| (job.run)(i))) {
+                lock(&self.panic).get_or_insert(payload);
+            }
+            self.done.fetch_add(1, Ordering::Release);
+        }
+    }
+}
+
+/// The pool: `workers` threads that help whoever calls [`Pool::run`].
+struct Pool {
+    shared: Arc<Shared>,
+    workers: usize,
+}
+
+impl Pool {
+    /// Starts `workers` threads, recorded in [`THREADS`].
+    fn start(workers: usize) -> Result<Pool, RuntimeError> {
+        let pool = Pool {
+            shared: Arc::new(Shared {
+                ticket: AtomicU64::new(0),
+                job: AtomicPtr::new(std::ptr::null_mut()),
+                done: AtomicUsize::new(0),
+                panic: Mutex::new(None),
+                busy: AtomicBool::new(false),
+                sleepers: AtomicUsize::new(0),
+                exit: AtomicBool::new(false),
+                sleep: Mutex::new(()),
+                wake: Condvar::new(),
+            }),
+            workers,
+        };
+        for index in 0..workers {
+            let shared = pool.shared.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("tessera-{index}"))
+                .spawn(move || worker(&shared))
+                .map_err(|e| {
+                    // Dropping `pool` stops the threads already started.
+                    RuntimeError::new(
+                        Status::ThreadPool,
+                        format!("cannot start the thread pool: {e}"),
+                    )
+                })?;
+            let mut threads = lock(&THREADS);
+            threads.retain(|t| !t.is_finished());
+            threads.push(handle);
+        }
+        Ok(pool)
+    }
+
+    /// Runs the chunks of `0..n` on the calling thread and the pool's
+    /// threads; false, running nothing, if another caller holds the pool.
+    fn run<F: Fn(Range<usize>) + Sync>(&self, n: usize, body: &F) -> bool {
+        let shared = &*self.shared;
+        if shared
+            .busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        let parts = chunk_count(n, self.workers + 1);
+        let run = |i: usize| body(chunk(n, parts, i));
+        let job = Job { run: &run };
+        let ptr = &job as *const Job<'_> as *mut Job<'static>;
+        shared.job.store(ptr, Ordering::Relaxed);
+        shared.done.store(0, Ordering::Relaxed);
+        let epoch = ((shared.ticket.load(Ordering::Relaxed) >> EPOCH_SHIFT) + 1) & 0xffff_ffff;
+        let ticket = epoch << EPOCH_SHIFT | (parts as u64) << PARTS_SHIFT;
+        shared.ticket.store(ticket, Ordering::SeqCst);
+        if shared.sleepers.load(Ordering::SeqCst) > 0 {
+            let _sleep = lock(&shared.sleep);
+            shared.wake.notify_all();
+        }
+        shared.work(epoch);
+        // Every chunk is taken; wait for those still running elsewhere.
+        let mut spins = 0u32;
+        while shared.done.load(Ordering::Acquire) != parts {
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(YIELD_EVERY) {
+                std::thread::yield_now();
+            }
+            std::hint::spin_loop();
+        }
+        let panic = lock(&shared.panic).take();
+        shared.busy.store(false, Ordering::Release);
+        if let Some(payload) = panic {
+            resume_unwind(payload);
+        }
+        true
+    }
+}
+
+impl Drop for Pool {
     fn drop(&mut self) {
-        IN_CALLER_CHUNK.set(false);
+        let _sleep = lock(&self.shared.sleep);
+        self.shared.exit.store(true, Ordering::SeqCst);
+        self.shared.wake.notify_all();
+    }
+}
+
+/// A pool thread: waits for each new loop and helps with it.
+fn worker(shared: &Shared) {
+    // A new pool's ticket is 0; its first loop may come before this line.
+    let mut seen = 0;
+    while let Some(epoch) = next_epoch(shared, seen) {
+        seen = epoch;
+        shared.work(epoch);
+    }
+}
+
+/// Waits for an epoch other than `seen`, spinning for [`SPIN`] and then
+/// parking; `None` when the pool is stopping.
+fn next_epoch(shared: &Shared, seen: u64) -> Option<u64> {
+    let start = Instant::now();
+    let mut spins = 0u32;
+    loop {
+        let epoch = shared.ticket.load(Ordering::Relaxed) >> EPOCH_SHIFT;
+        if epoch != seen {
+            return Some(epoch);
+        }
+        if shared.exit.load(Ordering::Relaxed) {
+            return None;
+        }
+        spins = spins.wrapping_add(1);
+        if spins.is_multiple_of(YIELD_EVERY) {
+            if start.elapsed() >= SPIN {
+                break;
+            }
+            // Let a thread waiting for this core (the caller, when the
+            // machine is oversubscribed) run instead of spinning it out.
+            std::thread::yield_now();
+        }
+        std::hint::spin_loop();
+    }
+    let mut sleep = lock(&shared.sleep);
+    shared.sleepers.fetch_add(1, Ordering::SeqCst);
+    // A caller publishes the ticket, then looks at `sleepers`: either it
+    // sees this thread counted and notifies under the lock (held until
+    // `wait`), or this thread sees the new epoch here.
+    let result = loop {
+        if shared.exit.load(Ordering::SeqCst) {
+            break None;
+        }
+        let epoch = shared.ticket.load(Ordering::SeqCst) >> EPOCH_SHIFT;
+        if epoch != seen {
+            break Some(epoch);
+        }
+        sleep = shared
+            .wake
+            .wait(sleep)
+            .unwrap_or_else(PoisonError::into_inner);
+    };
+    shared.sleepers.fetch_sub(1, Ordering::SeqCst);
+    result
+}
+
+thread_local! {
+    /// Whether this thread is running chunks of a [`parallel_for`], as its
+    /// caller or as a pool thread.
+    static IN_CHUNK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks this thread as running chunks until dropped (also when a chunk
+/// panics).
+struct InChunk;
+
+impl InChunk {
+    fn enter() -> InChunk {
+        IN_CHUNK.set(true);
+        InChunk
+    }
+}
+
+impl Drop for InChunk {
+    fn drop(&mut self) {
+        IN_CHUNK.set(false);
     }
 }
 
@@ -439,7 +646,11 @@ mod tests {
         set_num_threads(3).unwrap();
         assert_eq!(num_threads(), 3);
         parallel_for(10, |_| assert_eq!(num_threads(), 3)).unwrap();
-        assert_eq!(pool().unwrap().current_num_threads(), 2, "the calling thread is the third");
+        assert_eq!(
+            pool().unwrap().workers,
+            2,
+            "the calling thread is the third"
+        );
         let e = set_num_threads(MAX_THREADS + 1).unwrap_err();
         assert_eq!(e.status, Status::InvalidArgument);
         assert_eq!(num_threads(), 3);

@@ -49,6 +49,9 @@ impl<'ctx> Gen<'_, 'ctx> {
             ];
             let f = self.module.add_function(&name, cx.void_type().fn_type(&params, false), Some(Linkage::Internal));
             f.add_attribute(AttributeLoc::Function, self.attr("nounwind"));
+            // Out of line: one copy per module, compiled once, not merged into
+            // the task loop (which would make one very large function).
+            f.add_attribute(AttributeLoc::Function, self.attr("noinline"));
             for k in [1, 4, 5] {
                 f.add_attribute(AttributeLoc::Param(k), self.attr("noalias"));
             }
