@@ -386,7 +386,7 @@ mod tests {
     #[test]
     fn registry_is_sorted_and_complete() {
         let names: Vec<&str> = registered().iter().map(|p| p.name()).collect();
-        assert_eq!(names, ["canonicalize", "cse", "dce", "lower-to-kernel", "shape-infer", "specialize"]);
+        assert_eq!(names, ["canonicalize", "cse", "dce", "lower-to-kernel", "plan-memory", "shape-infer", "specialize"]);
         assert_eq!(lookup("cse").map(|p| p.name()), Some("cse"));
         assert!(lookup("nope").is_none());
         assert!(registered().iter().all(|p| !p.summary().is_empty()));
@@ -407,7 +407,7 @@ mod tests {
     fn pipeline_errors_say_what_is_wrong() {
         assert_eq!(
             parse_err("cse,fold"),
-            "unknown pass 'fold'; known passes: canonicalize, cse, dce, lower-to-kernel, shape-infer, specialize"
+            "unknown pass 'fold'; known passes: canonicalize, cse, dce, lower-to-kernel, plan-memory, shape-infer, specialize"
         );
         assert_eq!(parse_err("cse,,dce"), "empty item in pipeline 'cse,,dce'");
         assert_eq!(parse_err("cse{x=1}"), "pass 'cse' takes no options, got x");
