@@ -21,15 +21,7 @@
 #define XCAT(a, b) CAT(a, b)
 #define API(f) XCAT(MODEL, XCAT(_, f))
 
-/* The size of one element of dtype code `dtype`. */
-static size_t elem_size(int32_t dtype) {
-    switch (dtype) {
-    case TESSERA_U8: case TESSERA_I8: case TESSERA_I1: return 1;
-    case TESSERA_U16: case TESSERA_I16: case TESSERA_F16: case TESSERA_BF16: return 2;
-    case TESSERA_F32: case TESSERA_I32: case TESSERA_U32: return 4;
-    default: return 8;
-    }
-}
+#include "model_io.h"
 
 /* Prints element i of a tensor of dtype `dtype`. */
 static void print_element(const void *data, int32_t dtype, size_t i) {
@@ -57,33 +49,14 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < n_in; i++) {
         if (npy_read(argv[i + 1], &inputs[i]) != 0) return 1;
         in_data[i] = inputs[i].data;
-        for (size_t axis = 0; axis < inputs[i].rank; axis++) {
-            const char *dim = API(input_dim_name)(i, axis);
-            for (size_t k = 0; dim && k < n_sym; k++) {
-                if (strcmp(dim, API(symbol_name)(k)) == 0) symbols[k] = inputs[i].dims[axis];
-            }
-        }
     }
+    bind_symbols(inputs, n_in, symbols);
     void **out_data = calloc(n_out, sizeof *out_data);
     size_t *out_count = calloc(n_out, sizeof *out_count);
     int64_t(*out_dims)[NPY_MAX_RANK] = calloc(n_out, sizeof *out_dims);
     for (size_t o = 0; o < n_out; o++) {
-        size_t count = 1;
-        for (size_t axis = 0; axis < (size_t)API(output_rank)(o); axis++) {
-            int64_t d = API(output_dim)(o, axis);
-            const char *name = API(output_dim_name)(o, axis);
-            for (size_t k = 0; d < 0 && k < n_sym; k++) {
-                if (strcmp(name, API(symbol_name)(k)) == 0) d = symbols[k];
-            }
-            if (d < 0) {
-                fprintf(stderr, "output %s: cannot size dim %s\n", API(output_name)(o), name);
-                return 1;
-            }
-            if (axis < NPY_MAX_RANK) out_dims[o][axis] = d;
-            count *= (size_t)d;
-        }
-        out_count[o] = count;
-        out_data[o] = malloc(count * elem_size(API(output_dtype)(o)) + 1);
+        if (!output_count(o, symbols, out_dims[o], &out_count[o])) return 1;
+        out_data[o] = malloc(out_count[o] * elem_size(API(output_dtype)(o)) + 1);
     }
 
     XCAT(MODEL, _context) *ctx = API(context_new)();

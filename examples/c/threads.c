@@ -20,6 +20,8 @@
 #define XCAT(a, b) CAT(a, b)
 #define API(f) XCAT(MODEL, XCAT(_, f))
 
+#include "model_io.h"
+
 #define THREADS 4
 #define RUNS 25
 #define MAX_IO 16
@@ -28,16 +30,6 @@ static const void *in_data[MAX_IO];
 static int64_t symbols[MAX_IO];
 static size_t out_bytes[MAX_IO];
 static void *expected[MAX_IO];
-
-/* The size of one element of dtype code `dtype`. */
-static size_t elem_size(int32_t dtype) {
-    switch (dtype) {
-    case TESSERA_U8: case TESSERA_I8: case TESSERA_I1: return 1;
-    case TESSERA_U16: case TESSERA_I16: case TESSERA_F16: case TESSERA_BF16: return 2;
-    case TESSERA_F32: case TESSERA_I32: case TESSERA_U32: return 4;
-    default: return 8;
-    }
-}
 
 /* One thread: RUNS runs with its own context and outputs, each compared
  * with `expected`. Returns NULL on success, else a message. */
@@ -69,23 +61,11 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < n_in; i++) {
         if (npy_read(argv[i + 1], &inputs[i]) != 0) return 1;
         in_data[i] = inputs[i].data;
-        for (size_t axis = 0; axis < inputs[i].rank; axis++) {
-            const char *dim = API(input_dim_name)(i, axis);
-            for (size_t k = 0; dim && k < n_sym; k++) {
-                if (strcmp(dim, API(symbol_name)(k)) == 0) symbols[k] = inputs[i].dims[axis];
-            }
-        }
     }
+    bind_symbols(inputs, n_in, symbols);
     for (size_t o = 0; o < n_out; o++) {
-        size_t count = 1;
-        for (size_t axis = 0; axis < (size_t)API(output_rank)(o); axis++) {
-            int64_t d = API(output_dim)(o, axis);
-            for (size_t k = 0; d < 0 && k < n_sym; k++) {
-                if (strcmp(API(output_dim_name)(o, axis), API(symbol_name)(k)) == 0) d = symbols[k];
-            }
-            if (d < 0) return 1;
-            count *= (size_t)d;
-        }
+        size_t count;
+        if (!output_count(o, symbols, NULL, &count)) return 1;
         out_bytes[o] = count * elem_size(API(output_dtype)(o));
         expected[o] = malloc(out_bytes[o] + 1);
     }

@@ -25,6 +25,7 @@
 pub mod attr;
 pub mod bindings;
 pub mod builder;
+pub mod copy;
 pub mod diag;
 pub mod dialect;
 pub mod dim;

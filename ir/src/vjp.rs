@@ -43,21 +43,26 @@ pub struct RegionGrads {
     pub captures: Vec<Option<ValueId>>,
 }
 
+/// A region to differentiate ([`RegionDiff::backward_region`]).
+#[derive(Copy, Clone, Debug)]
+pub struct RegionSeed<'s> {
+    /// The region whose body (its single block) is copied and swept.
+    pub region: RegionId,
+    /// The values replacing the body's arguments.
+    pub args: &'s [ValueId],
+    /// One cotangent per value the body yields (`None`: zero).
+    pub cotangents: &'s [Option<ValueId>],
+    /// Values defined outside the region that it uses and that want a gradient.
+    pub captures: &'s [ValueId],
+}
+
 /// The reverse-mode driver's service to the rules of region ops.
 pub trait RegionDiff {
-    /// Appends to the builder's block a copy of the body (the single
-    /// block) of `region`, its arguments replaced by `args`, then the
-    /// reverse pass of that copy seeded with one cotangent per yielded
-    /// value, differentiating the float arguments and `captures` (values
-    /// defined outside the region that it uses).
-    fn backward_region(
-        &self,
-        b: &mut Builder,
-        region: RegionId,
-        args: &[ValueId],
-        cotangents: &[Option<ValueId>],
-        captures: &[ValueId],
-    ) -> Result<RegionGrads, Diag>;
+    /// Appends to the builder's block a copy of the body of `seed.region`,
+    /// its arguments replaced by `seed.args`, then the reverse pass of that
+    /// copy seeded with `seed.cotangents`, differentiating the float
+    /// arguments and the captures.
+    fn backward_region(&self, b: &mut Builder, seed: RegionSeed) -> Result<RegionGrads, Diag>;
 }
 
 /// Everything a gradient hook may look at, and where it builds.
@@ -115,15 +120,9 @@ impl<'a, 'f> VjpCx<'a, 'f> {
 
     /// Copies `region`'s body to the builder's block with `args` for its
     /// arguments and builds its reverse pass (see [`RegionDiff`]).
-    pub fn backward_region(
-        &mut self,
-        region: RegionId,
-        args: &[ValueId],
-        cotangents: &[Option<ValueId>],
-        captures: &[ValueId],
-    ) -> Result<RegionGrads, Diag> {
+    pub fn backward_region(&mut self, seed: RegionSeed) -> Result<RegionGrads, Diag> {
         let diff = self.region_diff.ok_or_else(|| self.error("differentiating a region needs the reverse-mode driver"))?;
-        diff.backward_region(self.b, region, args, cotangents, captures)
+        diff.backward_region(self.b, seed)
     }
 
     /// Operand `i` of the forward op.

@@ -60,7 +60,12 @@ pub fn verified(src: &str) -> VerifiedModule {
 
 /// `m` lowered to the kernel dialect, verified after the pass.
 pub fn lower(m: &VerifiedModule) -> VerifiedModule {
-    let pm = PassManager::new(Pipeline::parse("lower-to-kernel").unwrap()).verify_each(true);
+    lower_with(m, "lower-to-kernel")
+}
+
+/// `m` after the passes of `pipeline`, verified after each.
+pub fn lower_with(m: &VerifiedModule, pipeline: &str) -> VerifiedModule {
+    let pm = PassManager::new(Pipeline::parse(pipeline).unwrap()).verify_each(true);
     pm.run(m.module().clone()).unwrap_or_else(|d| panic!("{}", d.render(&Default::default())))
 }
 

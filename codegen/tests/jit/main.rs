@@ -8,7 +8,6 @@
 
 mod cases;
 mod constants;
-mod control;
 mod elementwise;
 mod dot;
 mod errors;
@@ -16,6 +15,5 @@ mod gemm_timing;
 mod gather;
 mod harness;
 mod ir;
-mod memory;
 mod parallel;
 mod timing;

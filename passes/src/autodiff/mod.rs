@@ -14,7 +14,6 @@
 //! ([`recompute`]). The result is ordinary graph IR: it prints, verifies
 //! and evaluates like any other function.
 
-mod copy;
 mod params;
 mod recompute;
 mod sweep;
@@ -27,7 +26,6 @@ mod coverage_tests;
 #[cfg(test)]
 mod more_tests;
 
-pub use copy::copy_body;
 pub use params::params_to_args;
 
 use crate::lower::inline::inline_calls;

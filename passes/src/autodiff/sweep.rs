@@ -7,8 +7,8 @@
 use std::collections::{HashMap, HashSet};
 use tessera_ir::builder::Builder;
 use tessera_ir::dialect::graph::elementwise::ADD;
-use tessera_ir::vjp::{inline_region, RegionDiff, RegionGrads, VjpCx};
-use tessera_ir::{DTypeClass, Diag, Func, OpId, RegionId, Type, ValueId};
+use tessera_ir::vjp::{inline_region, RegionDiff, RegionGrads, RegionSeed, VjpCx};
+use tessera_ir::{DTypeClass, Diag, Func, OpId, Type, ValueId};
 
 /// Whether `ty` is a float tensor.
 pub fn is_float(ty: &Type) -> bool {
@@ -128,14 +128,8 @@ impl Sweep {
 }
 
 impl RegionDiff for Sweep {
-    fn backward_region(
-        &self,
-        b: &mut Builder,
-        region: RegionId,
-        args: &[ValueId],
-        cotangents: &[Option<ValueId>],
-        captures: &[ValueId],
-    ) -> Result<RegionGrads, Diag> {
+    fn backward_region(&self, b: &mut Builder, seed: RegionSeed) -> Result<RegionGrads, Diag> {
+        let RegionSeed { region, args, cotangents, captures } = seed;
         let at = match b.insert_point() {
             tessera_ir::InsertPoint::End(block) => block,
             tessera_ir::InsertPoint::Before(_) => return Err(Diag::error(b.func.loc.clone(), "a region is swept at the end of a block")),

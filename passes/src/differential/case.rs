@@ -13,6 +13,8 @@ pub struct Case {
     pub name: String,
     /// The module in the graph dialect's text form.
     pub src: String,
+    /// The passes that lower it for the runtime ("lower-to-kernel").
+    pub pipeline: &'static str,
     /// The functions to run, in order.
     pub checks: Vec<Check>,
 }
@@ -35,7 +37,7 @@ pub enum Inputs {
     /// These inputs, once.
     Given {
         /// Names them in failures ("NaN and infinities").
-        what: &'static str,
+        what: String,
         /// One per argument.
         tensors: Vec<Tensor>,
         /// The outputs as f64s, where known beforehand; the runtime's (and
@@ -47,7 +49,13 @@ pub enum Inputs {
 impl Case {
     /// Case `name` of module `src`, with no checks yet.
     pub fn new(name: impl Into<String>, src: impl Into<String>) -> Case {
-        Case { name: name.into(), src: src.into(), checks: Vec::new() }
+        Case { name: name.into(), src: src.into(), pipeline: "lower-to-kernel", checks: Vec::new() }
+    }
+
+    /// The case lowered with `pipeline` (e.g. "lower-to-kernel,plan-memory").
+    pub fn pipeline(mut self, pipeline: &'static str) -> Case {
+        self.pipeline = pipeline;
+        self
     }
 
     /// Adds a check of `func` on pseudo-random inputs for each binding in `each`.
@@ -66,12 +74,12 @@ impl Case {
     pub fn given(
         mut self,
         func: impl Into<String>,
-        what: &'static str,
+        what: impl Into<String>,
         tensors: Vec<Tensor>,
         outputs: Option<Vec<Vec<f64>>>,
         tol: Tol,
     ) -> Case {
-        self.checks.push(Check { func: func.into(), inputs: Inputs::Given { what, tensors, outputs }, tol });
+        self.checks.push(Check { func: func.into(), inputs: Inputs::Given { what: what.into(), tensors, outputs }, tol });
         self
     }
 }
@@ -83,7 +91,7 @@ impl Inputs {
             Inputs::Random(each) => {
                 each.iter().map(|b| (format!("{b:?}"), Rng::for_bindings(b).inputs(func, b))).collect()
             }
-            Inputs::Given { what, tensors, .. } => vec![(what.to_string(), tensors.clone())],
+            Inputs::Given { what, tensors, .. } => vec![(what.clone(), tensors.clone())],
         }
     }
 }

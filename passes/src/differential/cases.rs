@@ -9,6 +9,7 @@
 //! its own tests.
 
 pub mod casts;
+pub mod control;
 pub mod elementwise;
 pub mod fusion;
 pub mod gather;

@@ -3,7 +3,7 @@
 //! them against the reference evaluator, and the macro that stamps one
 //! `#[test]` per family for a runtime.
 
-use super::{assert_same, lower, Case, Inputs, Tol};
+use super::{assert_same, lower_with, Case, Inputs, Tol};
 use crate::Evaluator;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use tessera_ir::parse::parse_module;
@@ -80,12 +80,12 @@ pub fn check_family<R: Runtime>(family: Family) {
     assert!(failed.is_empty(), "{n} of {total} cases failed on the {}: {}", R::NAME, failed.join(", "));
 }
 
-/// Lowers `case` once and checks each of its functions on `R`: the outputs
+/// Lowers `case` once (with its pipeline) and checks each of its functions on `R`: the outputs
 /// must match the reference evaluator's within the check's tolerance (and
 /// equal the known outputs where it gives them).
 fn check_case<R: Runtime>(case: &Case) {
     let graph = verified_case(case);
-    let lowered = lower(&graph);
+    let lowered = lower_with(&graph, case.pipeline);
     let loaded = R::load(&lowered);
     let reference = Evaluator::new(&graph);
     for check in &case.checks {
@@ -123,6 +123,7 @@ macro_rules! differential_tests {
     ($runtime:ident) => {
         $crate::differential_tests!(@stamp $runtime;
             elementwise: [every_op_with_every_dtype_it_takes, selects_and_casts_fuse_with_broadcasting];
+            control: [loops_branches_and_calls, loop_bodies_with_parallel_loops, planned_temporaries_in_one_arena];
             casts: [
                 casts_between_every_pair_of_dtypes,
                 bitcasts_between_every_pair_of_a_size,

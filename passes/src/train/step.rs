@@ -4,7 +4,8 @@
 //! arguments), the loss, the `grad` pass and the optimiser's updates.
 
 use super::{training_mode, Loss, Optimizer};
-use crate::autodiff::{copy_body, grad, params_to_args, return_op, GradSpec, Seed};
+use crate::autodiff::{grad, params_to_args, return_op, GradSpec, Seed};
+use tessera_ir::copy::copy_body;
 use tessera_ir::func::sanitize_name;
 use tessera_ir::{Builder, DType, Diag, Func, Module, TensorType, Type, ValueId};
 

@@ -21,7 +21,7 @@ use crate::attr::{Attr, Attrs};
 use crate::diag::Diag;
 use crate::dtype::DType;
 use crate::id::ValueId;
-use crate::vjp::{inline_region, Grads, VjpCx};
+use crate::vjp::{inline_region, Grads, RegionSeed, VjpCx};
 use crate::{InsertPoint, Type};
 
 /// `g`, or zeros of `like`'s type when there is none.
@@ -42,7 +42,7 @@ pub fn if_(cx: &mut VjpCx) -> Result<Grads, Diag> {
         let forward = cx.region(branch)?;
         let (region, block) = cx.b.new_region(&[]);
         cx.b.set_insert_point(InsertPoint::End(block));
-        let grads = cx.backward_region(forward, &[], &cotangents, &captures)?;
+        let grads = cx.backward_region(RegionSeed { region: forward, args: &[], cotangents: &cotangents, captures: &captures })?;
         let mut yields = Vec::with_capacity(captures.len());
         for (&c, g) in captures.iter().zip(grads.captures) {
             yields.push(or_zeros(cx, g, c)?);
@@ -137,7 +137,7 @@ pub fn loop_(cx: &mut VjpCx) -> Result<Grads, Diag> {
         };
         cotangents.push(g);
     }
-    let grads = cx.backward_region(body, &args, &cotangents, &captures)?;
+    let grads = cx.backward_region(RegionSeed { region: body, args: &args, cotangents: &cotangents, captures: &captures })?;
     let mut yields = vec![go];
     for &k in &floats {
         yields.push(or_zeros(cx, grads.args[2 + k], args[2 + k])?);
