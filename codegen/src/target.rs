@@ -54,6 +54,22 @@ impl Simd {
     }
 }
 
+/// The 64-bit x86 CPU names LLVM 22 accepts (`llc -mcpu=help`, less the
+/// 32-bit-only ones): LLVM only warns about an unknown name and then fails
+/// hard while generating code, so names are checked here first. The
+/// microarchitecture levels come first.
+const X86_64_CPUS: &[&str] = &[
+    "x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4", "alderlake", "amdfam10", "arrowlake", "arrowlake-s", "athlon64",
+    "athlon64-sse3", "athlon-fx", "atom", "barcelona", "bdver1", "bdver2", "bdver3", "bdver4", "bonnell", "broadwell",
+    "btver1", "btver2", "cannonlake", "cascadelake", "clearwaterforest", "cooperlake", "core-avx-i", "core-avx2",
+    "core2", "corei7", "corei7-avx", "diamondrapids", "emeraldrapids", "goldmont", "goldmont-plus", "gracemont",
+    "grandridge", "graniterapids", "graniterapids-d", "haswell", "icelake-client", "icelake-server", "ivybridge", "k8",
+    "k8-sse3", "knl", "knm", "lunarlake", "meteorlake", "nehalem", "nocona", "novalake", "opteron", "opteron-sse3",
+    "pantherlake", "penryn", "raptorlake", "rocketlake", "sandybridge", "sapphirerapids", "sierraforest", "silvermont",
+    "skx", "skylake", "skylake-avx512", "tigerlake", "tremont", "westmere", "wildcatlake", "znver1", "znver2",
+    "znver3", "znver4", "znver5",
+];
+
 /// The machine generated code runs on.
 pub(crate) struct Host {
     machine: TargetMachine,
@@ -78,6 +94,13 @@ impl Host {
         if cpu == "native" {
             let host = Host::detect()?;
             return Host::machine(&host.cpu, &host.features, RelocMode::PIC, CodeModel::Default);
+        }
+        if !X86_64_CPUS.contains(&cpu) {
+            return Err(format!(
+                "unknown target CPU '{cpu}': use x86-64-v3 (the default), x86-64, x86-64-v2, x86-64-v4, native, \
+                 or an x86-64 CPU name LLVM knows ({})",
+                X86_64_CPUS[4..].join(", ")
+            ));
         }
         initialize()?;
         Host::machine(cpu, "", RelocMode::PIC, CodeModel::Default)

@@ -264,6 +264,8 @@ fn compile_writes_what_emit_asks_for_and_reports_bad_input() {
         (vec!["compile", "missing.onnx", "-o", s(&dir)], "missing.onnx"),
         (vec!["compile", s(&model), "-o", s(&dir), "--name", "1bad-name"], "not a C identifier"),
         (vec!["compile", s(&model), "-o", s(&dir), "--emit", "pdf"], "invalid value 'pdf'"),
+        (vec!["compile", s(&model), "-o", s(&dir), "--target-cpu", "foo"], "unknown target CPU 'foo'"),
+        (vec!["compile", s(&model), "-o", s(&dir), "--name", "tessera_rt"], "is reserved"),
     ] {
         let out = tessera(&args);
         assert!(!out.status.success(), "{args:?} should fail");

@@ -109,6 +109,9 @@ impl Library {
         if !is_c_identifier(&o.name) {
             return Err(unlocated(format!("library name '{}' is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)", o.name)));
         }
+        if o.name.starts_with("tessera_rt") {
+            return Err(unlocated(format!("library name '{}' is reserved: tessera_rt_* are the runtime's symbols", o.name)));
+        }
         let prefixes: Vec<&str> = o.entries.iter().map(|e| e.prefix.as_str()).collect();
         let exported = descriptor::exported(&o.name, &prefixes, o.training.is_some());
         check_names(&o.entries, &exported).map_err(unlocated)?;
