@@ -11,7 +11,12 @@
  * (NAME_param_data) and the state from zeros; step s reads rows
  * (batch * s + i) % rows of the data, in order. Two sets of parameter and
  * state buffers take turns: one is read while the other is written, since
- * a step's outputs may not overlap its inputs. Prints `step S LOSS` lines. */
+ * a step's outputs may not overlap its inputs. Prints `step S LOSS` lines.
+ *
+ * Then runs the model with the trained parameters (NAME_forward: the
+ * parameters, then the model's inputs) on the first rows of the data (as
+ * many as its input takes; the first batch when its batch dim is symbolic)
+ * and prints the first output's first row: `forward V0 V1 ...`. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +36,60 @@ static int check_rows(const npy_array *a, size_t i, const char *what) {
     for (int64_t axis = 1; ok && axis < rank; axis++) ok = a->dims[axis] == API(train_step_input_dim)(i, (size_t)axis);
     if (!ok) fprintf(stderr, "%s: its rows do not fit the step's input '%s'\n", what, API(train_step_input_name)(i));
     return ok;
+}
+
+/* Runs NAME_forward with parameters `params` on the first rows of `x` (its
+ * batch dim's symbol, if any, is `batch`) and prints its first output's
+ * first row. */
+static int forward(XCAT(MODEL, _context) *ctx, const void *const *params, size_t n_params, const npy_array *x, size_t batch) {
+    size_t n_in = API(forward_num_inputs)(), n_sym = API(forward_num_symbols)();
+    if (n_in != n_params + 1 || API(forward_output_dtype)(0) != TESSERA_F32 || API(forward_input_dtype)(n_params) != x->dtype) {
+        fprintf(stderr, "forward: expected the parameters, one input like the data and an f32 output\n");
+        return 1;
+    }
+    int64_t *symbols = calloc(n_sym + 1, sizeof *symbols);
+    for (size_t k = 0; k < n_sym; k++) {
+        symbols[k] = (int64_t)batch; /* the batch dim's symbol (checked below) */
+        const char *dim0 = API(forward_input_dim_name)(n_params, 0);
+        if (dim0 == NULL || strcmp(dim0, API(forward_symbol_name)(k)) != 0) {
+            fprintf(stderr, "forward: symbol '%s' is not the input's batch dim\n", API(forward_symbol_name)(k));
+            free(symbols);
+            return 1;
+        }
+    }
+    int64_t rows = API(forward_input_dim)(n_params, 0);
+    if (rows < 0) rows = (int64_t)batch;
+    if (rows > x->dims[0]) {
+        fprintf(stderr, "forward: its input takes %" PRId64 " rows, the data has %" PRId64 "\n", rows, x->dims[0]);
+        free(symbols);
+        return 1;
+    }
+    size_t out_count = 1, row = 1;
+    int64_t out_rank = API(forward_output_rank)(0);
+    for (int64_t axis = 0; axis < out_rank; axis++) {
+        int64_t d = API(forward_output_dim)(0, (size_t)axis);
+        if (d < 0) d = (int64_t)batch;
+        out_count *= (size_t)d;
+        if (axis > 0) row *= (size_t)d;
+    }
+    float *out = calloc(out_count + 1, sizeof *out);
+    const void **inputs = calloc(n_in, sizeof *inputs);
+    for (size_t i = 0; i < n_params; i++) inputs[i] = params[i];
+    inputs[n_params] = x->data; /* its first `rows` rows */
+    void *outputs[1] = {out};
+    int status = 0;
+    if (API(forward)(ctx, inputs, outputs, symbols) != TESSERA_OK) {
+        fprintf(stderr, "forward failed: %s\n", API(last_error)(ctx));
+        status = 1;
+    } else {
+        printf("forward");
+        for (size_t j = 0; j < row; j++) printf(" %.9g", out[j]);
+        printf("\n");
+    }
+    free(out);
+    free(inputs);
+    free(symbols);
+    return status;
 }
 
 int main(int argc, char **argv) {
@@ -95,6 +154,7 @@ int main(int argc, char **argv) {
         next = t;
     }
 
+    if (status == 0) status = forward(ctx, (const void *const *)cur, n_params, &x, batch);
     API(context_free)(ctx);
     for (size_t i = 0; i < kept; i++) {
         free(cur[i]);

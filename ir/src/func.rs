@@ -191,6 +191,17 @@ impl Func {
         v
     }
 
+    /// Moves the function's first `n` arguments after the others (the
+    /// arguments rotate left by `n`), renumbering them.
+    pub fn rotate_args_left(&mut self, n: usize) {
+        let entry = self.entry();
+        let n = n.min(self.blocks[entry].args.len());
+        self.blocks[entry].args.rotate_left(n);
+        for (index, v) in self.blocks[entry].args.clone().into_iter().enumerate() {
+            self.values[v].def = ValueDef::Arg(entry, index as u32);
+        }
+    }
+
     /// Creates an op (not yet in any block) with results of the given types;
     /// takes ownership of `regions`.
     pub fn create_op(

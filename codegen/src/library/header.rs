@@ -43,6 +43,7 @@ pub(crate) fn header(
             h.push_str(" *\n");
             match training {
                 Some((t, _)) if t.entry == *prefix => train_intro(&mut h, name, &run, t, interface),
+                Some((t, _)) if t.forward.as_deref() == Some(*prefix) => forward_intro(&mut h, name, &run, t),
                 _ => {
                     let _ = writeln!(h, " * {run}:");
                 }
@@ -114,6 +115,26 @@ fn train_intro(h: &mut String, name: &str, run: &str, t: &TrainingOptions, step:
     if state.iter().any(|s| s.name == "step") {
         text.push_str(" State \"step\" counts the steps done (the bias corrections of Adam read it).");
     }
+    wrap(h, &text);
+    let _ = writeln!(h, " * {run}:");
+}
+
+/// How to run the model with trained parameters through `run` (an entry
+/// taking the step's parameters, then the model's inputs).
+fn forward_intro(h: &mut String, name: &str, run: &str, t: &TrainingOptions) {
+    let text = format!(
+        "Inference with trained parameters: {run} runs the model like {name}_run (in \
+         inference mode: batch normalisation reads its running statistics, no dropout), but \
+         its inputs are the {} parameters ({name}_param_*, e.g. the first outputs of \
+         {name}_{}) followed by the model's inputs.",
+        t.params, t.entry,
+    );
+    wrap(h, &text);
+    let _ = writeln!(h, " * {run}:");
+}
+
+/// `text` as comment lines of at most 78 characters.
+fn wrap(h: &mut String, text: &str) {
     let mut line = String::from(" *");
     for word in text.split(' ') {
         if line.len() + word.len() + 1 > 78 {
@@ -124,7 +145,6 @@ fn train_intro(h: &mut String, name: &str, run: &str, t: &TrainingOptions, step:
         line.push_str(word);
     }
     let _ = writeln!(h, "{line}");
-    let _ = writeln!(h, " * {run}:");
 }
 
 /// ` *   0 "x": f32 [N, 784] (dtype 1)` for each tensor.

@@ -88,6 +88,9 @@ pub struct TrainingOptions {
     pub state: usize,
     /// What the step does, for the header ("cross-entropy loss, SGD ...").
     pub summary: String,
+    /// The prefix of an entry running the model in inference mode with the
+    /// same parameters as its first inputs (`forward`), if there is one.
+    pub forward: Option<String>,
 }
 
 /// A model compiled to machine code, ready to be written as a library.
