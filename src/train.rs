@@ -159,7 +159,10 @@ pub(crate) fn build_step(forward: &Forward, loss: Loss, optimizer: &Optimizer, b
             dims.truncate(1);
             Type::tensor(dims, DType::I64)
         } else {
-            dims[0] = tessera_ir::Dim::Known(batch as u64);
+            // A symbolic batch dim stays symbolic: the target's rows are the batch's.
+            if let Some(first @ tessera_ir::Dim::Known(_)) = dims.first_mut() {
+                *first = tessera_ir::Dim::Known(batch as u64);
+            }
             Type::tensor(dims, pred.dtype)
         }
     };

@@ -188,3 +188,26 @@ fn tsr_batch_norm_and_dropout_train_in_training_mode_and_infer_without() {
     };
     assert_eq!(run("run1"), run("run2"), "inference is deterministic");
 }
+
+/// A regression loss on a model with a symbolic batch: the target keeps the
+/// output's symbolic batch dim (it was fixed to `--batch` and no longer
+/// matched the output), under `tessera train` and `tessera compile --train`.
+#[test]
+fn mse_on_a_symbolic_batch_trains_and_compiles() {
+    let dir = scratch("tsr-mse");
+    let text = |p: &Path| p.to_str().expect("utf-8 path").to_string();
+    let model = "models/bn_dropout.tsr";
+    let rows = 8;
+    let images = Tensor::convert_f64(DType::F32, vec![rows, 1, 8, 8], &uniform(rows * 64, 31)).expect("images");
+    let targets = Tensor::convert_f64(DType::F32, vec![rows, 3], &uniform(rows * 3, 32)).expect("targets");
+    let arg = format!("x={}", save(&dir, "x.npy", &images));
+    let target = save(&dir, "y.npy", &targets);
+    let out = dir.join("run");
+    let args = ["train", model, "--input", &arg, "--target", &target, "--loss", "mse", "--optimizer", "sgd"];
+    cli(&[&args[..], &["--lr", "0.05", "--batch", "4", "--steps", "4", "--quiet", "--out", &text(&out)]].concat());
+    let curve = losses(&out);
+    assert!(curve.len() == 4 && curve.iter().all(|l| l.is_finite()), "{curve:?}");
+    let lib = dir.join("lib");
+    cli(&["compile", model, "-o", &text(&lib), "--train", "--loss", "mse", "--optimizer", "sgd", "--batch", "4"]);
+    assert!(lib.join("libbn_dropout.a").is_file());
+}
