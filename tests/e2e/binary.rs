@@ -1,5 +1,6 @@
 //! Running the `tessera` binary from tests.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs `tessera` with `args` from the repository root.
@@ -19,4 +20,23 @@ pub fn stdout(o: &Output) -> String {
 /// Standard error as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh, empty folder for one test: `<cargo's test tmp>/<area>-<name>`
+/// (the area keeps test modules apart).
+pub fn scratch(area: &str, name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{area}-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a scratch folder");
+    dir
+}
+
+/// A test path as text (they are UTF-8).
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
 }

@@ -1,9 +1,9 @@
 //! `tessera run` as a user runs it: the bundled CNN against the ONNX
 //! reference's output, and every kind of bad input as a clear error.
 
-use crate::binary::{stderr, tessera};
+use crate::binary::{s, scratch, stderr, tessera};
 use prost::Message;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tessera_frontend::npy::{read_npy, write_npy};
 use tessera_frontend::onnx::proto::{
     attribute_proto::AttributeType,
@@ -14,17 +14,6 @@ use tessera_frontend::onnx::proto::{
 };
 use tessera_ir::tensor::{allclose, Tensor};
 use tessera_ir::DType;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tessera-run-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// Runs and expects failure whose message contains every `needle`.
 fn fails_with(args: &[&str], needles: &[&str]) {
@@ -93,7 +82,7 @@ fn run_on(model: &Path, input: &str, values: Vec<f64>, dims: Vec<usize>, dir: &P
 
 #[test]
 fn run_bundled_cnn_matches_the_onnx_reference() {
-    let out_dir = scratch("cnn");
+    let out_dir = scratch("tessera-run", "cnn");
     let out = tessera(&["run", "models/tiny_cnn.onnx", "--input", "input=models/tiny_cnn_input.npy", "--output-dir", s(&out_dir)]);
     assert!(out.status.success(), "{}", stderr(&out));
     let actual = Tensor::from(&read_npy(&out_dir.join("probabilities.npy")).unwrap());
@@ -104,7 +93,7 @@ fn run_bundled_cnn_matches_the_onnx_reference() {
 
 #[test]
 fn run_names_bad_inputs() {
-    let dir = scratch("inputs");
+    let dir = scratch("tessera-run", "inputs");
     let out = s(&dir);
     let f64_input = dir.join("f64.npy");
     write_npy(&f64_input, &Tensor::zeros(DType::F64, vec![2, 1, 28, 28]).to_dense()).unwrap();
@@ -126,7 +115,7 @@ fn run_names_bad_inputs() {
 
 #[test]
 fn run_rejects_bad_model_files() {
-    let dir = scratch("models");
+    let dir = scratch("tessera-run", "models");
     let out = s(&dir);
     let garbage = dir.join("garbage.onnx");
     std::fs::write(&garbage, b"this is not a protobuf \xff\xff\xff").unwrap();
@@ -144,7 +133,7 @@ fn run_rejects_bad_model_files() {
 
 #[test]
 fn unsupported_operators_are_all_named_and_inspect_still_reports() {
-    let dir = scratch("unsupported");
+    let dir = scratch("tessera-run", "unsupported");
     let model = dir.join("m.onnx");
     write_model(
         &model,
@@ -162,7 +151,7 @@ fn unsupported_operators_are_all_named_and_inspect_still_reports() {
 
 #[test]
 fn output_names_become_safe_file_names() {
-    let dir = scratch("names");
+    let dir = scratch("tessera-run", "names");
     let model = dir.join("m.onnx");
     write_model(&model, vec![node("Relu", "r", &["in:0"], &["out/put:0"])], value_info("in:0", &[Err("N"), Ok(3)]), value_info("out/put:0", &[Err("N"), Ok(3)]));
     let input = dir.join("x.npy");
@@ -176,7 +165,7 @@ fn output_names_become_safe_file_names() {
 
 #[test]
 fn external_weights_load_and_a_missing_file_is_named() {
-    let dir = scratch("external");
+    let dir = scratch("tessera-run", "external");
     let weights: Vec<u8> = [1.0f32, -2.0, 3.0].iter().flat_map(|v| v.to_le_bytes()).collect();
     let mut blob = vec![0u8; 8];
     blob.extend(&weights);
@@ -203,7 +192,7 @@ fn external_weights_load_and_a_missing_file_is_named() {
 
 #[test]
 fn model_local_functions_are_inlined_with_their_attributes() {
-    let dir = scratch("function");
+    let dir = scratch("tessera-run", "function");
     let alpha = |name: &str, value: f32, reference: &str| AttributeProto {
         name: name.into(),
         r#type: AttributeType::Float as i32,

@@ -5,26 +5,11 @@
 //! contexts; two models in one program; every kind of bad argument; and,
 //! where valgrind is installed, no leaks or invalid accesses.
 
-use crate::binary::{stderr, stdout, tessera};
+use crate::binary::{root, s, scratch, stderr, stdout, tessera};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tessera_frontend::npy::read_npy;
 use tessera_ir::tensor::{allclose, Tensor};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("clib-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// `tessera compile model -o dir --name name`, which must succeed.
 fn compile(model: &Path, dir: &Path, name: &str) {
@@ -34,7 +19,7 @@ fn compile(model: &Path, dir: &Path, name: &str) {
 
 /// How a C program links the generated library.
 #[derive(Copy, Clone, Debug)]
-enum Link {
+pub(crate) enum Link {
     Shared,
     Static,
 }
@@ -42,7 +27,7 @@ enum Link {
 /// Compiles C `sources` into `exe` against libraries `names` in `dir`,
 /// with the header folder and `examples/c` on the include path and
 /// `defines` as `-D` flags.
-fn cc(sources: &[PathBuf], dir: &Path, names: &[&str], link: Link, defines: &[String], exe: &Path) {
+pub(crate) fn cc(sources: &[PathBuf], dir: &Path, names: &[&str], link: Link, defines: &[String], exe: &Path) {
     let mut cmd = Command::new("cc");
     cmd.args(["-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-O1"]);
     cmd.arg("-I").arg(dir).arg("-I").arg(root().join("examples/c"));
@@ -162,7 +147,7 @@ fn models_run_from_c_through_the_shared_and_the_static_library() {
     let mut failures = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         let what = case.model.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
-        match check_case(case, &scratch(&format!("model{i}"))) {
+        match check_case(case, &scratch("clib", &format!("model{i}"))) {
             Ok(()) => println!("PASS {what}"),
             Err(e) => failures.push(format!("{what}: {e}")),
         }
@@ -173,7 +158,7 @@ fn models_run_from_c_through_the_shared_and_the_static_library() {
 #[test]
 fn four_threads_with_their_own_contexts_agree() {
     let case = bundled();
-    let dir = scratch("threads");
+    let dir = scratch("clib", "threads");
     compile(&case.model, &dir, "cnn");
     let exe = dir.join("threads");
     let defines = ["MODEL=cnn".to_string(), "MODEL_HEADER=\"cnn.h\"".to_string()];
@@ -183,7 +168,7 @@ fn four_threads_with_their_own_contexts_agree() {
 
 #[test]
 fn bad_arguments_are_reported_never_aborting() {
-    let dir = scratch("bad-args");
+    let dir = scratch("clib", "bad-args");
     compile(&root().join("tests/e2e/c/checked.tir"), &dir, "checked");
     let exe = dir.join("bad_args");
     cc(&[root().join("tests/e2e/c/bad_args.c")], &dir, &["checked"], Link::Static, &[], &exe);
@@ -209,7 +194,7 @@ input 0 x rank 2 dims -1 (N) 4; symbol N; out-of-range -2 NULL\n";
 
 #[test]
 fn two_models_link_into_one_program() {
-    let dir = scratch("two-models");
+    let dir = scratch("clib", "two-models");
     let model = root().join("tests/e2e/c/checked.tir");
     compile(&model, &dir, "first");
     compile(&model, &dir, "second");
@@ -228,7 +213,7 @@ fn valgrind_finds_no_leak_or_invalid_access() {
         return;
     }
     let case = bundled();
-    let dir = scratch("valgrind");
+    let dir = scratch("clib", "valgrind");
     compile(&case.model, &dir, "cnn");
     let defines = ["MODEL=cnn".to_string(), "MODEL_HEADER=\"cnn.h\"".to_string()];
     for link in [Link::Static, Link::Shared] {
@@ -247,7 +232,7 @@ fn valgrind_finds_no_leak_or_invalid_access() {
 
 #[test]
 fn compile_writes_what_emit_asks_for_and_reports_bad_input() {
-    let dir = scratch("emit");
+    let dir = scratch("clib", "emit");
     let model = root().join("tests/e2e/c/checked.tir");
     let out = tessera(&["compile", s(&model), "-o", s(&dir), "--emit", "llvm", "--emit", "asm", "--emit", "obj", "--emit", "ir"]);
     assert!(out.status.success(), "{}", stderr(&out));

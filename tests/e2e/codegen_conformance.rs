@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::path::{Path, PathBuf};
 use tessera::compile::{lower, Compiled};
-use tessera_codegen::library::{link_shared, runtime_library};
+use tessera_codegen::library::{dtype_code, link_shared, runtime_library};
 use tessera_codegen::library::EntryOptions;
 use tessera_codegen::{Library, LibraryOptions};
 use tessera_ir::tensor::Tensor;
@@ -128,13 +128,12 @@ fn library_case(lib: &Loaded, name: &str, c: &Compiled1) -> Result<(), String> {
             std::mem::transmute::<*mut c_void, RunTensors>(lib.symbol(&format!("{name}_run_tensors"))),
         )
     };
-    let code = |t: &Tensor| tessera_runtime::DType::ALL.iter().find(|d| d.name() == t.dtype().to_string()).map_or(0, |d| d.code());
     let inputs: Vec<(Vec<u8>, Vec<i64>)> = c.args.iter().map(|t| (t.to_dense().bytes().to_vec(), dims(t))).collect();
     let mut outputs: Vec<(Vec<u8>, Vec<i64>)> =
         c.expected.iter().map(|t| (vec![0u8; t.to_dense().bytes().len()], dims(t))).collect();
     let raw = |(bytes, d): &(Vec<u8>, Vec<i64>), t: &Tensor| RawTensorArg {
         data: if bytes.is_empty() { std::ptr::null() } else { bytes.as_ptr().cast() },
-        dtype: code(t),
+        dtype: dtype_code(t.dtype()),
         rank: d.len(),
         dims: d.as_ptr(),
     };

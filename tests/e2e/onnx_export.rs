@@ -13,7 +13,7 @@
 //! also writes every exported node case to `DIR` in the form
 //! `check_exported.py` reads, to run them in ONNX Runtime.
 
-use crate::binary::{stderr, stdout, tessera};
+use crate::binary::{scratch, stderr, stdout, tessera};
 use crate::onnx_cases::{compare, data_root, import_case, passing_cases, run_parallel, tolerance, Case, Manifest};
 use crate::onnx_conformance::node_manifest;
 use prost::Message;
@@ -39,14 +39,6 @@ pub(crate) fn root() -> &'static Path {
 pub(crate) fn corpus() -> Option<PathBuf> {
     let dir = root().join("../shared/corpus");
     dir.join("MANIFEST.json").exists().then_some(dir)
-}
-
-/// A fresh scratch folder.
-pub(crate) fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("onnx-export-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create a scratch folder");
-    dir
 }
 
 /// Exports `imported`'s `@main` at `opset` under its graph's names.
@@ -292,7 +284,7 @@ fn bundled_cnn_exports_the_operators_pytorch_writes() {
 
 #[test]
 fn exported_files_load_back_with_external_data() {
-    let dir = scratch("external");
+    let dir = scratch("onnx-export", "external");
     let imported = import_model(&load_model(&root().join("models/tiny_cnn.onnx")).expect("load")).expect("import");
     let exported = export(&imported, 18).expect("export");
     let inline = dir.join("inline.onnx");
@@ -322,7 +314,7 @@ fn exported_files_load_back_with_external_data() {
 
 #[test]
 fn cli_exports_a_model() {
-    let dir = scratch("cli");
+    let dir = scratch("onnx-export", "cli");
     let out = dir.join("tiny.onnx");
     let result = tessera(&["export", "models/tiny_cnn.onnx", "-o", out.to_str().expect("utf-8"), "--opset", "18"]);
     assert!(result.status.success(), "{}", stderr(&result));
@@ -377,7 +369,7 @@ fn onnx_runtime_runs_exported_models() {
         println!("skipped: .venv has no onnxruntime (run `bash .ci/setup`)");
         return;
     }
-    let dir = scratch("ort");
+    let dir = scratch("onnx-export", "ort");
     let mut cases = Vec::new();
     let cnn_input = read_npy_tensor(&root().join("models/tiny_cnn_input.npy")).expect("input");
     cases.push((

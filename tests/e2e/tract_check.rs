@@ -14,7 +14,8 @@
 //! `TESSERA_UPDATE_MANIFEST=1` rewrites the manifest.
 
 use crate::onnx_cases::{compare, data_root, import_case, passing_cases, run_parallel, tolerance, Case, Manifest};
-use crate::onnx_export::{corpus, corpus_models, export, export_manifest, import_for, root, run, scratch};
+use crate::binary::scratch;
+use crate::onnx_export::{corpus, corpus_models, export, export_manifest, import_for, root, run};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tessera::bench::random_inputs;
@@ -122,7 +123,7 @@ fn model_cases() -> Vec<(String, PathBuf)> {
 
 #[test]
 fn exported_models_run_in_tract() {
-    let out = scratch("tract");
+    let out = scratch("onnx-export", "tract");
     let models = model_cases();
     assert!(models.len() >= 4, "the bundled models are missing");
     let mut results: BTreeMap<String, Result<(), String>> = run_parallel(models, |path| {

@@ -7,6 +7,7 @@
 //! and the errors for bad data and options. Skipped when the corpus is
 //! absent.
 
+use crate::binary::{scratch};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use tessera_frontend::npy::{read_npy, write_npy};
@@ -20,13 +21,6 @@ use tessera_passes::Evaluator;
 fn corpus() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
     dir.join("train_mlp/summary.json").exists().then_some(dir)
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tessera-train-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// `tessera train` on the corpus MLP with its data, plus `extra` arguments.
@@ -69,7 +63,7 @@ fn matches_pytorch(optimizer: &str, lr: &str, loss_rtol: f64, weight_atol: f64) 
         println!("skipped: ../shared/corpus not found");
         return;
     };
-    let out = scratch(optimizer);
+    let out = scratch("train", optimizer);
     let o = train(&root, &out, &["--optimizer", optimizer, "--lr", lr, "--steps", "100"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let reference = Tensor::from(&read_npy(&root.join(format!("train_mlp/{optimizer}/losses.npy"))).unwrap()).to_f64s();
@@ -123,7 +117,7 @@ fn resuming_continues_the_same_run() {
         println!("skipped: ../shared/corpus not found");
         return;
     };
-    let (whole, split) = (scratch("whole"), scratch("split"));
+    let (whole, split) = (scratch("train", "whole"), scratch("train", "split"));
     let args = ["--optimizer", "adam", "--lr", "1e-3", "--shuffle", "--seed", "7", "--steps"];
     assert!(train(&root, &whole, &[&args[..], &["6"]].concat()).status.success());
     assert!(train(&root, &split, &[&args[..], &["3"]].concat()).status.success());
@@ -139,7 +133,7 @@ fn bad_data_and_options_are_clear_errors() {
         println!("skipped: ../shared/corpus not found");
         return;
     };
-    let dir = scratch("errors");
+    let dir = scratch("train", "errors");
     let out = dir.join("out");
     let bad_labels = dir.join("labels.npy");
     let mut labels = Tensor::from(&read_npy(&root.join("train_mlp/data_y.npy")).unwrap()).to_f64s();
@@ -175,7 +169,7 @@ fn the_trained_model_exports_to_onnx() {
         println!("skipped: ../shared/corpus not found");
         return;
     };
-    let out = scratch("export");
+    let out = scratch("train", "export");
     let o = train(&root, &out, &["--optimizer", "sgd", "--lr", "0.1", "--steps", "20"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let original = import_model(&load_model(&root.join("mlp/model.onnx")).unwrap()).unwrap();
@@ -186,7 +180,7 @@ fn the_trained_model_exports_to_onnx() {
     let exported = import_model(&load_model(&out.join("model.onnx")).unwrap()).unwrap();
     let reimported = Evaluator::new(&exported.module);
     let x = Tensor::from(&read_npy(&root.join("train_mlp/data_x.npy")).unwrap());
-    let cases = scratch("export-ort");
+    let cases = scratch("train", "export-ort");
     for row in [0usize, 5, 700] {
         let values = x.to_f64s()[row * 784..(row + 1) * 784].to_vec();
         let input = Tensor::from_f64(DType::F32, vec![1, 784], values).unwrap();
@@ -220,7 +214,7 @@ fn the_trained_model_exports_to_onnx() {
 /// evaluator's losses, and the exported model keeps its symbolic batch.
 #[test]
 fn a_cnn_with_a_symbolic_batch_trains_as_generated_code() {
-    let dir = scratch("cnn");
+    let dir = scratch("train", "cnn");
     let (x, y) = (dir.join("x.npy"), dir.join("y.npy"));
     let pixels: Vec<f64> = (0..32 * 784).map(|i| ((i * 7919) % 255) as f64 / 255.0 - 0.5).collect();
     write_npy(&x, &Tensor::from_f64(DType::F32, vec![32, 1, 28, 28], pixels).unwrap().to_dense()).unwrap();

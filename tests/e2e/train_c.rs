@@ -10,46 +10,19 @@
 //! that `tessera train` writes for the same run.
 //! Skipped when `../shared/corpus` is absent.
 
-use crate::binary::{stderr, stdout, tessera};
+use crate::clib::{cc, Link};
+use crate::binary::{root, s, scratch, stderr, stdout, tessera};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tessera_frontend::npy::{read_npy, write_npy};
 use tessera_ir::tensor::Tensor;
 use tessera_ir::DType;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("train-c-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 /// Builds `train.c` against library `mlp` in `dir`.
 fn build_trainer(dir: &Path) -> PathBuf {
     let exe = dir.join("train");
-    let out = Command::new("cc")
-        .args(["-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-O1", "-DMODEL=mlp", "-DMODEL_HEADER=\"mlp.h\""])
-        .arg("-I")
-        .arg(dir)
-        .arg("-I")
-        .arg(root().join("examples/c"))
-        .arg(root().join("examples/c/train.c"))
-        .arg("-o")
-        .arg(&exe)
-        .arg(format!("-L{}", dir.display()))
-        .arg(format!("-Wl,-rpath,{}", dir.display()))
-        .args(["-lmlp", "-lm", "-lpthread", "-ldl"])
-        .output()
-        .expect("cc (a C compiler) must be installed");
-    assert!(out.status.success(), "cc failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let defines = ["MODEL=mlp".to_string(), "MODEL_HEADER=\"mlp.h\"".to_string()];
+    cc(&[root().join("examples/c/train.c")], dir, &["mlp"], Link::Shared, &defines, &exe);
     exe
 }
 
@@ -97,7 +70,7 @@ fn trains_like_tessera_and_pytorch(optimizer: &str, lr: &str, rtol: f64) {
     }
     let (model, data) = (corpus.join("mlp/model.onnx"), corpus.join("train_mlp"));
     let (x, y) = (data.join("data_x.npy"), data.join("data_y.npy"));
-    let dir = scratch(optimizer);
+    let dir = scratch("train-c", optimizer);
     let lib = dir.join("lib");
     let hyper = ["--optimizer", optimizer, "--lr", lr, "--batch", "64"];
     let mut args = vec!["compile", s(&model), "-o", s(&lib), "--name", "mlp", "--train", "--target-cpu", "native"];

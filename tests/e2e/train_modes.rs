@@ -6,6 +6,7 @@
 //! run; the running statistics land in `params.npz` and `model.onnx`, and
 //! ONNX Runtime runs that model in inference mode as tessera does.
 
+use crate::binary::{scratch};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tessera_frontend::npy::write_npy;
@@ -15,13 +16,6 @@ use tessera_frontend::onnx::load_model;
 use tessera_ir::tensor::Tensor;
 use tessera_ir::DType;
 use tessera_passes::Evaluator;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tessera-train-modes-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn model() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("models/bn_dropout.onnx")
@@ -61,7 +55,7 @@ fn train(x: &Path, y: &Path, out: &Path, extra: &[&str]) -> Vec<f64> {
 
 #[test]
 fn batch_norm_and_dropout_train_in_training_mode() {
-    let dir = scratch("train");
+    let dir = scratch("train-modes", "train");
     let (x, y, images) = data(&dir);
     let jit = train(&x, &y, &dir.join("jit"), &["--seed", "5"]);
     assert!(jit.iter().all(|l| l.is_finite()), "{jit:?}");

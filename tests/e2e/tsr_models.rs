@@ -7,9 +7,9 @@
 //! with batch normalisation and dropout trains in training mode and runs
 //! and exports in inference mode.
 
-use crate::binary::{stderr, tessera};
+use crate::binary::{scratch, stderr, tessera};
 use crate::onnx_cases::compare;
-use crate::onnx_export::{read_npy_tensor, root, scratch, write_ort_case};
+use crate::onnx_export::{read_npy_tensor, root, write_ort_case};
 use std::path::Path;
 use std::process::Command;
 use tessera_frontend::npy::write_npy;
@@ -75,7 +75,7 @@ fn losses(dir: &Path) -> Vec<f64> {
 
 #[test]
 fn tsr_examples_compile_run_export_and_train() {
-    let dir = scratch("tsr-models");
+    let dir = scratch("onnx-export", "tsr-models");
     let mut ort_cases = 0;
     for (i, e) in EXAMPLES.iter().enumerate() {
         let stem = e.file.trim_end_matches(".tsr");
@@ -146,7 +146,7 @@ fn tsr_examples_compile_run_export_and_train() {
 /// normalise and dropout is the identity, so two runs agree exactly.
 #[test]
 fn tsr_batch_norm_and_dropout_train_in_training_mode_and_infer_without() {
-    let dir = scratch("tsr-modes");
+    let dir = scratch("onnx-export", "tsr-modes");
     let text = |p: &Path| p.to_str().expect("utf-8 path").to_string();
     let model = "models/bn_dropout.tsr";
     let rows = 16;
@@ -194,7 +194,7 @@ fn tsr_batch_norm_and_dropout_train_in_training_mode_and_infer_without() {
 /// matched the output), under `tessera train` and `tessera compile --train`.
 #[test]
 fn mse_on_a_symbolic_batch_trains_and_compiles() {
-    let dir = scratch("tsr-mse");
+    let dir = scratch("onnx-export", "tsr-mse");
     let text = |p: &Path| p.to_str().expect("utf-8 path").to_string();
     let model = "models/bn_dropout.tsr";
     let rows = 8;

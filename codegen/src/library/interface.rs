@@ -101,7 +101,7 @@ impl Interface {
         let mut polys: Vec<(usize, SymExpr)> = Vec::new();
         for t in self.inputs.iter().chain(&self.outputs) {
             let name = e.string(&t.name);
-            e.words.extend([name, dtype_code(t.dtype), t.dims.len() as i64]);
+            e.words.extend([name, i64::from(dtype_code(t.dtype)), t.dims.len() as i64]);
             for d in &t.dims {
                 polys.push((e.words.len(), d.expr().unwrap_or_default()));
                 let dim_name = match d {
@@ -134,10 +134,11 @@ impl Interface {
     }
 }
 
-/// The runtime's numeric code of `dtype` (ONNX's `TensorProto.DataType`).
-pub(crate) fn dtype_code(dtype: DType) -> i64 {
+/// The runtime's numeric code of `dtype` (ONNX's `TensorProto.DataType`),
+/// as the C API and the model descriptor carry it.
+pub fn dtype_code(dtype: DType) -> i32 {
     let name = dtype.to_string();
-    tessera_runtime::DType::ALL.iter().find(|d| d.name() == name).map_or(0, |d| i64::from(d.code()))
+    tessera_runtime::DType::ALL.iter().find(|d| d.name() == name).map_or(0, |d| d.code())
 }
 
 /// Words and strings being written.

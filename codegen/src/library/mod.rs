@@ -25,6 +25,7 @@ mod header;
 mod interface;
 mod link;
 
+pub use interface::dtype_code;
 pub use link::{runtime_library, shared as link_shared};
 
 use crate::abi::Signature;
